@@ -1,0 +1,221 @@
+"""The `nndsl` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from dsl import __version__
+from dsl.errors import DslError
+
+EXIT_OK, EXIT_STALE, EXIT_USAGE = 0, 1, 2
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _spec_files(paths: list[str]) -> Iterator[Path]:
+    """Expand folders into their `*.nn` files (sorted); keep files as given."""
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            found = sorted(path.rglob("*.nn"))
+            if not found:
+                raise DslError("no .nn spec files in this folder", file=name)
+            yield from found
+        else:
+            yield path
+
+
+def _load(path: Path):
+    from dsl.codegen import load_program
+
+    return load_program(path)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    failures = 0
+    count = 0
+    for path in _spec_files(args.files):
+        count += 1
+        try:
+            _load(path)
+        except DslError as err:
+            failures += 1
+            _say(err.format())
+    if failures:
+        _say(f"{failures} of {count} spec(s) have errors")
+        return EXIT_USAGE
+    print(f"ok: {count} spec(s)")
+    return EXIT_OK
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from dsl.summary import summary
+
+    for path in _spec_files(args.files):
+        program, _ = _load(path)
+        print(summary(program))
+    return EXIT_OK
+
+
+def cmd_ir(args: argparse.Namespace) -> int:
+    program, _ = _load(Path(args.file))
+    print(program.model_dump_json(indent=2, exclude={"layers": {"__all__": {"op": {"span"}}}}))
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from dsl import ir
+
+    print(json.dumps(ir.Spec.model_json_schema(), indent=2))
+    return EXIT_OK
+
+
+def cmd_fmt(args: argparse.Namespace) -> int:
+    from dsl.codegen import write_atomic
+    from dsl.fmt import format_text
+    from dsl.parser import read_spec
+
+    changed = []
+    for path in _spec_files(args.files):
+        file, text = read_spec(path)
+        try:
+            pretty = format_text(text, file)
+        except DslError as err:
+            err.source = text
+            raise
+        if pretty != text:
+            changed.append(path)
+            if not args.check:
+                write_atomic(path, pretty)
+    verb = "would reformat" if args.check else "reformatted"
+    for path in changed:
+        _say(f"{verb} {path}")
+    if args.check and changed:
+        return EXIT_STALE
+    return EXIT_OK
+
+
+def cmd_gen(args: argparse.Namespace) -> int:
+    from dsl import codegen, targets
+
+    chosen = targets.select(args.target)
+    programs = [_load(p) for p in _spec_files(args.specs)]
+    out_dir = Path(args.output)
+    if args.output == "-":
+        for _, text in codegen.plan(programs, chosen, Path(".")):
+            sys.stdout.write(text)
+        return EXIT_OK
+    outputs = codegen.plan(programs, chosen, out_dir)
+    if args.check:
+        stale = [p for p, text in outputs if not p.exists() or p.read_text("utf-8") != text]
+        for path in stale:
+            _say(f"stale: {path} (run `nndsl gen` to regenerate)")
+        return EXIT_STALE if stale else EXIT_OK
+    codegen.ensure_package(out_dir)
+    for path, text in outputs:
+        codegen.write_atomic(path, text)
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from dsl.data import fetch_command
+
+    return fetch_command(args.name, Path(args.data_dir) if args.data_dir else None)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from dsl.compare_cli import compare
+
+    return compare(args)
+
+
+def cmd_targets(args: argparse.Namespace) -> int:
+    from dsl.targets import registry
+
+    for target in registry().values():
+        print(f"{target.name:<8} {target.description}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nndsl", description="One neural-network spec, code for every framework."
+    )
+    parser.add_argument("--version", action="version", version=f"nndsl {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Callable, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    sub = add("check", cmd_check, "check spec files (or folders of them) for errors")
+    sub.add_argument("files", nargs="+", metavar="FILE")
+    sub = add("summary", cmd_summary, "print a Keras-like table of layers, shapes and params")
+    sub.add_argument("files", nargs="+", metavar="FILE")
+    sub = add("ir", cmd_ir, "print the analysed IR of a spec as JSON")
+    sub.add_argument("file", metavar="FILE")
+    add("schema", cmd_schema, "print the JSON Schema of the IR")
+    sub = add("fmt", cmd_fmt, "rewrite specs in canonical layout")
+    sub.add_argument("files", nargs="+", metavar="FILE")
+    sub.add_argument("--check", action="store_true", help="exit 1 if a file would change")
+    sub = add("gen", cmd_gen, "generate framework code from specs")
+    sub.add_argument("specs", nargs="+", metavar="SPEC")
+    sub.add_argument("--target", "-t", default="all", help="keras, torch, tf, gluon or all")
+    sub.add_argument("-o", "--output", default="generated", help="folder, or - for stdout")
+    sub.add_argument("--check", action="store_true", help="exit 1 naming stale files")
+    sub = add("data", cmd_data, "manage datasets")
+    data = sub.add_subparsers(dest="action", required=True, metavar="ACTION")
+    fetch = data.add_parser("fetch", help="download and verify a dataset")
+    fetch.add_argument("name", help="dataset name (mnist)")
+    fetch.add_argument("--data-dir", help="default: $NNDSL_DATA_DIR or ~/.cache/nndsl")
+    sub = add("compare", cmd_compare, "train a spec in every target and compare them")
+    sub.add_argument("spec", metavar="SPEC")
+    sub.add_argument("--targets", default="all", help="all, or a comma-separated list")
+    sub.add_argument("--epochs", type=int, default=1)
+    sub.add_argument("--limit", type=int, help="use only the first N train and test samples")
+    sub.add_argument("--out", default="results", help="folder for results.json/results.png")
+    sub.add_argument("--data-dir", help="default: $NNDSL_DATA_DIR or ~/.cache/nndsl")
+    sub.add_argument("--timeout", type=float, help="seconds allowed per target")
+    add("targets", cmd_targets, "list the code-generation targets")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except DslError as err:
+        _say(err.format())
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _say("nndsl: interrupted")
+        return 130
+    except Exception as err:  # noqa: BLE001 - one line for users, traceback on request
+        from dsl.data import DataError
+
+        if isinstance(err, DataError):
+            _say(f"nndsl: error: {err}")
+            return EXIT_USAGE
+        if os.environ.get("NNDSL_DEBUG"):
+            raise
+        _say(f"nndsl: internal error: {type(err).__name__}: {err} (NNDSL_DEBUG=1 for details)")
+        return 70
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,184 @@
+"""Generated code: golden record, determinism, black/ruff cleanliness, registry, safety."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import black
+import pytest
+
+from dsl import codegen, ir, targets
+from dsl.cli import main
+from dsl.errors import DslError
+from dsl.infer import analyse
+from dsl.parser import parse
+from tests.conftest import ROOT, SPECS, TARGETS, program_of
+
+CASES = [
+    pytest.param(spec, target, id=f"{spec.stem}-{target}") for spec in SPECS for target in TARGETS
+]
+
+
+def render(spec, target):
+    return codegen.render(program_of(spec), targets.get(target), f"specs/{spec.name}")
+
+
+def test_committed_generated_is_up_to_date(capsys):
+    code = main(
+        ["gen", str(ROOT / "specs"), "--target", "all", "-o", str(ROOT / "generated"), "--check"]
+    )
+    assert code == 0, capsys.readouterr().err
+
+
+def test_every_spec_has_a_committed_module():
+    for spec in SPECS:
+        name = program_of(spec).name
+        for target in TARGETS:
+            assert (ROOT / "generated" / f"{name}_{target}.py").is_file(), f"{name}_{target}"
+
+
+@pytest.mark.parametrize(("spec", "target"), CASES)
+def test_output_parses_is_black_stable_and_deterministic(spec, target):
+    text = render(spec, target)
+    ast.parse(text)
+    assert black.format_str(text, mode=codegen.BLACK_MODE) == text
+    assert render(spec, target) == text
+
+
+def test_generated_is_ruff_clean():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--no-cache",
+            "--select",
+            "E,F,W,B",
+            "--ignore",
+            "E501",
+            str(ROOT / "generated"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("spec", "target"), CASES)
+def test_generated_is_standalone(spec, target):
+    tree = ast.parse(render(spec, target))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    allowed = set(sys.stdlib_module_names) | {"numpy", targets.get(target).framework}
+    allowed |= {"keras", "tensorflow"} if target == "keras" else set()
+    assert imported <= allowed, imported - allowed
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_registry_covers_every_ir_kind(target):
+    entry = targets.get(target)
+    missing = sorted(
+        k for k in targets.ir_kinds() if k not in entry.kinds and k not in entry.unsupported
+    )
+    assert not missing, f"{target} neither renders nor lists as unsupported: {missing}"
+    for kind, reason in entry.unsupported.items():
+        assert reason.strip(), f"{target}: {kind} is unsupported without a reason"
+
+
+def test_unknown_target_suggests_closest():
+    with pytest.raises(DslError, match="did you mean 'torch'"):
+        targets.get("troch")
+
+
+HOSTILE_STRINGS = [
+    "x'); import os; os.system('id'); ('",
+    'a"""b',
+    "line\rimport os",
+    "\\u0027",
+    "{{ 7*7 }}{% raw %}",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE_STRINGS)
+@pytest.mark.parametrize("target", TARGETS)
+def test_hostile_strings_reach_code_only_as_literals(text, target):
+    quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+    source = f"""
+model m {{
+    input vector(4)
+    dense(2, activation=softmax)
+}}
+train {{
+    dataset csv("{quoted}", "{quoted}", label="{quoted}")
+    loss categorical_crossentropy
+    optimizer sgd
+}}
+"""
+    program = analyse(parse(source, "hostile.nn"))
+    code = codegen.render(program, targets.get(target), "specs/x'\n;import os.nn")
+    tree = ast.parse(code)
+    strings = {
+        n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    }
+    assert text in strings
+    calls = {
+        n.func.attr
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+    }
+    assert "system" not in calls
+    for line in code.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            assert text not in stripped
+
+
+def test_gen_writes_nothing_when_any_spec_fails(tmp_path):
+    bad = tmp_path / "bad.nn"
+    bad.write_text("model bad {\n    input vector(4)\n    dense(0)\n}\n")
+    out = tmp_path / "out"
+    code = main(["gen", str(ROOT / "specs" / "cnn.nn"), str(bad), "-o", str(out)])
+    assert code == 2
+    assert not out.exists()
+
+
+def test_gen_target_torch_writes_one_file_and_all_writes_four(tmp_path):
+    assert (
+        main(["gen", str(ROOT / "specs" / "cnn.nn"), "--target", "torch", "-o", str(tmp_path)])
+        == 0
+    )
+    assert sorted(p.name for p in tmp_path.glob("cnn_*.py")) == ["cnn_torch.py"]
+    assert (
+        main(["gen", str(ROOT / "specs" / "cnn.nn"), "--target", "all", "-o", str(tmp_path)]) == 0
+    )
+    assert sorted(p.name for p in tmp_path.glob("cnn_*.py")) == sorted(
+        f"cnn_{t}.py" for t in TARGETS
+    )
+
+
+def test_gen_check_names_stale_files(tmp_path, capsys):
+    main(["gen", str(ROOT / "specs" / "mlp.nn"), "-o", str(tmp_path)])
+    stale = tmp_path / "mlp_torch.py"
+    stale.write_text(stale.read_text() + "# edited\n")
+    assert main(["gen", str(ROOT / "specs" / "mlp.nn"), "-o", str(tmp_path), "--check"]) == 1
+    assert "mlp_torch.py" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_spec_without_train_section_renders(target, tmp_path):
+    source = "model tiny {\n    input image(8, 8, 3)\n    conv2d(4, 3)\n    flatten()\n    dense(2)\n}\n"
+    program = analyse(parse(source, "tiny.nn"))
+    assert program.spec.train is None
+    ast.parse(codegen.render(program, targets.get(target), "tiny.nn"))
+
+
+def test_ir_kinds_are_unique_across_catalogues():
+    kinds = [k for c in (ir.LAYERS, ir.INPUTS, ir.DATASETS, ir.LOSSES, ir.OPTIMIZERS) for k in c]
+    assert len(kinds) == len(set(kinds))
