@@ -200,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("nndsl: interrupted")
         return 130
+    except BrokenPipeError:  # `nndsl ir x.nn | head`: the reader left, nothing to report
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except Exception as err:  # noqa: BLE001 - one line for users, traceback on request
         from dsl.data import DataError
 

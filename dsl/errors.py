@@ -33,9 +33,10 @@ class DslError(Exception):
     def format(self, source: str | None = None) -> str:
         """Render as `file:line:col: error: message`, then the line and a caret."""
         source = source if source is not None else self.source
+        message = _printable(self.message)
         if self.span is None:
-            return f"{self.file}: error: {self.message}"
-        head = f"{self.span.file}:{self.span.line}:{self.span.column}: error: {self.message}"
+            return f"{self.file}: error: {message}"
+        head = f"{self.span.file}:{self.span.line}:{self.span.column}: error: {message}"
         if source is None:
             return head
         lines = source.splitlines()

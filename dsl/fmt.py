@@ -1,8 +1,17 @@
 """`nndsl fmt`: print a spec in its one canonical layout, keeping every comment.
 
-Four-space indentation, one statement per line, `name(a, b, key=value)` with a space after
-each comma, one blank line between the model and train blocks, at most one blank line kept
-between statements. Values keep their written spelling (`0.001` stays `0.001`).
+Layout rules:
+
+- four-space indentation, one statement (input, layer or setting) per line;
+- `name(a, b, key=value)`: no space inside brackets, one after each comma, none around `=`;
+  trailing commas are dropped (a one-value tuple keeps its comma: `(784,)`);
+- `model NAME {` and `train {` open their blocks and `}` closes each on its own line, with
+  one blank line between the two blocks;
+- at most one blank line is kept where the source had any, none after `{` or before `}`;
+- a comment on its own line stays before the statement that follows it; a comment at the
+  end of a line stays at the end of the last statement (or `}`) on that line; comments
+  inside a call written over several lines move to the end of that call's line;
+- values keep their written spelling (`0.001` stays `0.001`, `1e-3` stays `1e-3`).
 """
 
 from __future__ import annotations
@@ -11,7 +20,7 @@ from dataclasses import dataclass
 
 from lark import Token
 
-from dsl.parser import Call, Items, Keyword, Literal, Name, Setting, Syntax, Value, parse_syntax
+from dsl.parser import Call, Items, Keyword, Literal, Name, Syntax, Value, parse_syntax
 
 INDENT = "    "
 
@@ -56,34 +65,53 @@ class _Comments:
         self.tokens = list(tokens)
 
     def before(self, line: int) -> list[Token]:
+        """Take the comments on lines before `line`."""
         taken = [t for t in self.tokens if t.line < line]
         self.tokens = [t for t in self.tokens if t.line >= line]
         return taken
 
-    def trailing(self, line: int) -> str:
-        for token in self.tokens:
-            if token.line == line:
-                self.tokens.remove(token)
-                return f"  {str(token).rstrip()}"
-        return ""
+    def trailing(self, first: int, last: int | None = None) -> str:
+        """Take the comments on lines first..last, as text to append to a statement."""
+        last = first if last is None else last
+        taken = [t for t in self.tokens if first <= t.line <= last]
+        self.tokens = [t for t in self.tokens if t not in taken]
+        return "".join(f"  {str(t).rstrip()}" for t in taken)
 
 
-def _emit(lines: list[_Line], comments: _Comments, indent: str, out: list[str]) -> None:
+def _blank(out: list[str], previous: int | None, line: int) -> None:
+    """Keep one blank line where the source had at least one."""
+    if previous is not None and line - previous > 1 and out and out[-1] != "":
+        out.append("")
+
+
+def _comment_lines(
+    tokens: list[Token], indent: str, out: list[str], previous: int | None
+) -> int | None:
+    for token in tokens:
+        _blank(out, previous, token.line)
+        out.append(indent + str(token).rstrip())
+        previous = token.line
+    return previous
+
+
+def _emit(
+    lines: list[_Line], comments: _Comments, indent: str, out: list[str], end: int
+) -> int | None:
+    """Write statements with their comments; return the last source line written.
+
+    A comment at the end of a line belongs to the last thing on that line: a statement
+    followed on the same line by another statement (or by the block's `}` on line `end`)
+    leaves it to that one.
+    """
     previous = None
-    for line in lines:
-        leading = comments.before(line.first)
-        start = leading[0].line if leading else line.first
-        if previous is not None and start - previous > 1:
-            out.append("")
-        for token in leading:
-            out.append(indent + str(token).rstrip())
-        out.append(indent + line.text + comments.trailing(line.last))
+    for index, line in enumerate(lines):
+        previous = _comment_lines(comments.before(line.first), indent, out, previous)
+        _blank(out, previous, line.first)
+        following = lines[index + 1].first if index + 1 < len(lines) else end
+        last = line.last - 1 if following == line.last else line.last
+        out.append(indent + line.text + comments.trailing(line.first, last))
         previous = line.last
-
-
-def _statement(prefix: str, node: Call | Setting, text: str) -> _Line:
-    span = node.span
-    return _Line(span.line, span.end_line, f"{prefix}{text}")
+    return previous
 
 
 def format_syntax(syntax: Syntax) -> str:
@@ -91,38 +119,38 @@ def format_syntax(syntax: Syntax) -> str:
     comments = _Comments(syntax.comments)
     out: list[str] = []
     model_line = syntax.model_span.line
-    header = comments.before(model_line)
-    out.extend(str(token).rstrip() for token in header)
-    if header and model_line - header[-1].line > 1:
-        out.append("")
+    previous = _comment_lines(comments.before(model_line), "", out, None)
+    _blank(out, previous, model_line)
     shared = syntax.input.span.line == model_line
     out.append(f"model {syntax.model_name} {{" + ("" if shared else comments.trailing(model_line)))
-    body = [_Line(syntax.input.span.line, syntax.input.span.end_line, f"input {call(syntax.input)}")]
+    body = [
+        _Line(syntax.input.span.line, syntax.input.span.end_line, f"input {call(syntax.input)}")
+    ]
     body += [_Line(c.span.line, c.span.end_line, call(c)) for c in syntax.layers]
-    _emit(body, comments, INDENT, out)
-    for token in comments.before(syntax.model_span.end_line):
-        out.append(INDENT + str(token).rstrip())
-    out.append("}")
+    end_line = syntax.model_span.end_line
+    previous = _emit(body, comments, INDENT, out, end_line)
+    previous = _comment_lines(comments.before(end_line), INDENT, out, previous)
+    train_on_same_line = syntax.train_span is not None and syntax.train_span.line == end_line
+    out.append("}" + ("" if train_on_same_line else comments.trailing(end_line)))
     if syntax.train is not None and syntax.train_span is not None:
         out.append("")
-        for token in comments.before(syntax.train_span.line):
-            out.append(str(token).rstrip())
+        train_line = syntax.train_span.line
+        previous = _comment_lines(comments.before(train_line), "", out, None)
         first = syntax.train[0].span.line if syntax.train else -1
-        shared = first == syntax.train_span.line
-        trailing = "" if shared else comments.trailing(syntax.train_span.line)
-        out.append("train {" + trailing)
+        shared = first == train_line
+        out.append("train {" + ("" if shared else comments.trailing(train_line)))
         settings = [
             _Line(s.span.line, s.value.span.end_line, f"{s.name} {value(s.value)}")
             for s in syntax.train
         ]
-        _emit(settings, comments, INDENT, out)
-        for token in comments.before(syntax.train_span.end_line):
-            out.append(INDENT + str(token).rstrip())
-        out.append("}")
+        end_line = syntax.train_span.end_line
+        previous = _emit(settings, comments, INDENT, out, end_line)
+        _comment_lines(comments.before(end_line), INDENT, out, previous)
+        out.append("}" + comments.trailing(end_line))
     rest = comments.before(10**9)
     if rest:
         out.append("")
-        out.extend(str(t).rstrip() for t in rest)
+        _comment_lines(rest, "", out, None)
     return "\n".join(out) + "\n"
 
 

@@ -55,6 +55,13 @@ def _conv(op: ir._Conv, shape: Shape, name: str) -> tuple[Shape, Weights, tuple]
     return (*out, op.filters), tuple(weights), pad
 
 
+def _compact(values: Shape) -> str:
+    """`(3, 3)` as written in a spec: `3` when every axis agrees."""
+    if len(set(values)) == 1:
+        return str(values[0])
+    return _fmt(values)
+
+
 def _window_fits(
     op: ir.Node, spatial: Shape, kernel: Shape, padding: str, dilation: Shape | None = None
 ) -> None:
@@ -63,9 +70,13 @@ def _window_fits(
     if padding == "valid" and any(s > n for s, n in zip(span, spatial)):
         need = "x".join(str(s) for s in span)
         got = "x".join(str(n) for n in spatial)
-        args = ", ".join(str(k) for k in kernel)
+        args = [_compact(kernel)]
+        if isinstance(op, ir._Conv):
+            args.insert(0, str(op.filters))
+            if max(dilation) > 1:
+                args.append(f"dilation={_compact(dilation)}")
         raise DslError(
-            f"{op.kind}({args}) needs an input of at least {need}, got {got}", op.span
+            f"{op.kind}({', '.join(args)}) needs an input of at least {need}, got {got}", op.span
         )
 
 
@@ -93,7 +104,9 @@ def _reshape(op: ir.Reshape, shape: Shape, name: str) -> tuple[Shape, Weights, t
     size = math.prod(shape)
     unknown = [i for i, d in enumerate(target) if d == -1]
     if len(unknown) > 1 or any(d == 0 or d < -1 for d in target):
-        raise DslError("reshape takes positive sizes and at most one -1", op.span)
+        raise DslError(
+            f"reshape sizes must be positive, with at most one -1, got {_fmt(op.shape)}", op.span
+        )
     known = math.prod(d for d in target if d != -1)
     if unknown:
         if size % known:
@@ -102,7 +115,7 @@ def _reshape(op: ir.Reshape, shape: Shape, name: str) -> tuple[Shape, Weights, t
     if math.prod(target) != size:
         raise DslError(
             f"reshape to {_fmt(tuple(target))} needs {math.prod(target)} values,"
-            f" input {_fmt(shape)} has {size}",
+            f" but the input {_fmt(shape)} has {size}",
             op.span,
         )
     return tuple(target), (), ()
@@ -173,11 +186,18 @@ def _check_training(train: ir.Train, model: ir.Model, output: Shape, activation:
     allowed = LOGIT_LOSSES.get(loss.kind)
     if allowed and activation not in allowed:
         raise DslError(
-            f"{loss.kind} needs a {allowed[0]} (or linear) output, the model ends in {activation}",
+            f"{loss.kind} needs a {allowed[0]} or linear output, but the model ends in"
+            f" {activation}",
             loss.span,
         )
     if loss.kind == "binary_crossentropy" and output != (1,):
-        raise DslError(f"binary_crossentropy needs output shape (1,), got {_fmt(output)}", loss.span)
+        hint = ""
+        if len(output) == 1:
+            hint = f" (for {output[0]} classes use categorical_crossentropy)"
+        raise DslError(
+            f"binary_crossentropy needs a model with 1 output, got shape {_fmt(output)}{hint}",
+            loss.span,
+        )
     if loss.kind != "binary_crossentropy" and len(output) != 1:
         raise DslError(
             f"{loss.kind} needs a model output of shape (classes,), got {_fmt(output)}"
@@ -186,15 +206,18 @@ def _check_training(train: ir.Train, model: ir.Model, output: Shape, activation:
         )
     dataset = train.dataset
     if isinstance(dataset, ir.Mnist):
-        if isinstance(model.input, ir.Tokens) or math.prod(model.input.shape) != 784:
+        size = math.prod(model.input.shape)
+        if isinstance(model.input, ir.Tokens) or size != 784:
+            written = ", ".join(str(d) for d in model.input.shape)
             raise DslError(
-                f"mnist gives 28x28x1 images; input {model.input.kind}{_fmt(model.input.shape)}"
-                " does not hold 784 values",
+                f"mnist gives 28x28x1 images (784 values), but input"
+                f" {model.input.kind}({written}) holds {size}",
                 dataset.span,
             )
         if output != (dataset.classes,):
             raise DslError(
-                f"mnist has {dataset.classes} classes, the model outputs {_fmt(output)}",
+                f"mnist has {dataset.classes} classes, but the model outputs shape {_fmt(output)}"
+                f" (end with dense({dataset.classes}))",
                 dataset.span,
             )
 

@@ -7,7 +7,7 @@ default here, so it is written into the IR and never left to a framework.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal, Union
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -21,6 +21,18 @@ Padding = Literal["valid", "same"]
 Initializer = Literal[
     "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "zeros", "ones"
 ]
+
+
+class ArgError(ValueError):
+    """A validation error that belongs to one argument: the parser points its caret there.
+
+    `message` reads after the call's name, e.g. `conv2d` + `kernel needs 2 values, got 3`.
+    """
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
 
 
 class Node(BaseModel):
@@ -103,7 +115,7 @@ class Silu(Node):
 
 
 Activation = Annotated[
-    Union[Linear, Relu, Sigmoid, Tanh, Softmax, LeakyRelu, Elu, Selu, Gelu, Silu],
+    Linear | Relu | Sigmoid | Tanh | Softmax | LeakyRelu | Elu | Selu | Gelu | Silu,
     Field(discriminator="kind"),
 ]
 ACTIVATION_CLASSES: tuple[type[Node], ...] = (
@@ -158,7 +170,7 @@ class _Conv(Node):
     @model_validator(mode="after")
     def _check(self) -> _Conv:
         if max(self.stride) > 1 and max(self.dilation) > 1:
-            raise ValueError("stride > 1 cannot be combined with dilation > 1")
+            raise ArgError("dilation", "dilation > 1 cannot be combined with stride > 1")
         return self
 
 
@@ -240,7 +252,7 @@ class Reshape(Node):
 
     kind: Literal["reshape"] = "reshape"
     positional: ClassVar[tuple[str, ...]] = ("shape",)
-    shape: tuple[int, ...]
+    shape: Annotated[tuple[int, ...], Field(min_length=1)]
 
 
 class Dropout(Node):
@@ -276,32 +288,30 @@ class Embedding(Node):
 
 
 Layer = Annotated[
-    Union[
-        Dense,
-        Conv1D,
-        Conv2D,
-        MaxPool1D,
-        MaxPool2D,
-        AvgPool1D,
-        AvgPool2D,
-        GlobalAvgPool2D,
-        GlobalMaxPool2D,
-        Flatten,
-        Reshape,
-        Dropout,
-        BatchNorm,
-        Embedding,
-        Linear,
-        Relu,
-        Sigmoid,
-        Tanh,
-        Softmax,
-        LeakyRelu,
-        Elu,
-        Selu,
-        Gelu,
-        Silu,
-    ],
+    Dense
+    | Conv1D
+    | Conv2D
+    | MaxPool1D
+    | MaxPool2D
+    | AvgPool1D
+    | AvgPool2D
+    | GlobalAvgPool2D
+    | GlobalMaxPool2D
+    | Flatten
+    | Reshape
+    | Dropout
+    | BatchNorm
+    | Embedding
+    | Linear
+    | Relu
+    | Sigmoid
+    | Tanh
+    | Softmax
+    | LeakyRelu
+    | Elu
+    | Selu
+    | Gelu
+    | Silu,
     Field(discriminator="kind"),
 ]
 LAYER_CLASSES: tuple[type[Node], ...] = (
@@ -376,7 +386,7 @@ class Tokens(Node):
         return (self.length,)
 
 
-Input = Annotated[Union[Image, Vector, Sequence, Tokens], Field(discriminator="kind")]
+Input = Annotated[Image | Vector | Sequence | Tokens, Field(discriminator="kind")]
 INPUT_CLASSES: tuple[type[Node], ...] = (Image, Vector, Sequence, Tokens)
 
 # --- datasets ---
@@ -418,7 +428,7 @@ class Npz(_Dataset):
     scale: PositiveFloat = 1.0
 
 
-Dataset = Annotated[Union[Mnist, Csv, Npz], Field(discriminator="kind")]
+Dataset = Annotated[Mnist | Csv | Npz, Field(discriminator="kind")]
 DATASET_CLASSES: tuple[type[Node], ...] = (Mnist, Csv, Npz)
 
 # --- losses ---
@@ -467,7 +477,7 @@ class Mae(_Loss):
 
 
 Loss = Annotated[
-    Union[CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy, Mse, Mae],
+    CategoricalCrossentropy | SparseCategoricalCrossentropy | BinaryCrossentropy | Mse | Mae,
     Field(discriminator="kind"),
 ]
 LOSS_CLASSES: tuple[type[Node], ...] = (
@@ -540,7 +550,7 @@ class Adadelta(Node):
 
 
 class Adagrad(Node):
-    """a += g^2; w -= lr * g / (sqrt(a) + epsilon), a starting at initial_accumulator_value."""
+    """a += g^2; w -= lr * g / sqrt(a + epsilon) (Keras' form), a from initial_accumulator_value."""
 
     kind: Literal["adagrad"] = "adagrad"
     positional: ClassVar[tuple[str, ...]] = ("learning_rate",)
@@ -550,7 +560,7 @@ class Adagrad(Node):
 
 
 Optimizer = Annotated[
-    Union[Sgd, Adam, AdamW, RmsProp, Adadelta, Adagrad], Field(discriminator="kind")
+    Sgd | Adam | AdamW | RmsProp | Adadelta | Adagrad, Field(discriminator="kind")
 ]
 OPTIMIZER_CLASSES: tuple[type[Node], ...] = (Sgd, Adam, AdamW, RmsProp, Adadelta, Adagrad)
 
@@ -697,7 +707,8 @@ def _widen_tuples(data: object, rank: int, fields: dict[str, str | int]) -> obje
         if isinstance(value, int) and not isinstance(value, bool):
             value = (value,) * rank
         if isinstance(value, (list, tuple)) and len(value) != rank:
-            raise ValueError(f"{field} needs {rank} value(s), got {len(value)}")
+            many = "1 value" if rank == 1 else f"one number or {rank} values"
+            raise ArgError(field, f"{field} needs {many}, got {len(value)}")
         if value is not None:
             out[field] = value
     return out

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import keyword
 import math
+import threading
+import typing
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 from pydantic import ValidationError
 
 from dsl import ir
@@ -85,6 +87,16 @@ class Syntax:
     comments: tuple[Token, ...] = field(default=())
 
 
+_COLLECTED = threading.local()  # the comments the lexer meets during one parse
+
+
+def _collect_comment(token: Token) -> Token:
+    collected = getattr(_COLLECTED, "comments", None)
+    if collected is not None:
+        collected.append(token)
+    return token
+
+
 @cache
 def _lark() -> Lark:
     return Lark(
@@ -92,6 +104,7 @@ def _lark() -> Lark:
         parser="lalr",
         propagate_positions=True,
         maybe_placeholders=False,
+        lexer_callbacks={"COMMENT": _collect_comment},
     )
 
 
@@ -124,11 +137,13 @@ class _ToSyntax(Transformer):
         if any(c in text for c in ".eE"):
             value = float(text)
             if not math.isfinite(value):
-                raise DslError(f"number {text} is out of range", span)
+                raise DslError(f"number {text} is out of range (too large for a float)", span)
         else:
             value = int(text)
             if abs(value) > MAX_INT:
-                raise DslError(f"number {text} is too large (limit {MAX_INT:,})", span)
+                raise DslError(
+                    f"number {text} is out of range (whole numbers up to {MAX_INT:,})", span
+                )
         return Literal(span, value, text)
 
     @v_args(meta=True)
@@ -176,7 +191,10 @@ class _ToSyntax(Transformer):
             if isinstance(arg, Keyword):
                 keywords.append(arg)
             elif keywords:
-                raise DslError("positional argument after a keyword argument", arg.span)
+                raise DslError(
+                    "a positional argument cannot follow a keyword argument: write name=value",
+                    arg.span,
+                )
             else:
                 positional.append(arg)
         return Call(self._s(meta), str(token), self._s(token), tuple(positional), tuple(keywords))
@@ -184,8 +202,8 @@ class _ToSyntax(Transformer):
     def layer(self, children: list[Call]) -> Call:
         return children[0]
 
-    def input(self, children: list[Call]) -> Call:
-        return children[0]
+    def input(self, children: list[Any]) -> Call:
+        return children[-1]  # after the INPUT keyword
 
     @v_args(meta=True)
     def setting(self, meta: Any, children: list[Any]) -> Setting:
@@ -194,12 +212,12 @@ class _ToSyntax(Transformer):
 
     @v_args(meta=True)
     def model(self, meta: Any, children: list[Any]) -> tuple:
-        token, input_call, *layers = children
+        _keyword, token, input_call, *layers = children
         return (str(token), self._s(token), self._s(meta), input_call, tuple(layers))
 
     @v_args(meta=True)
-    def train(self, meta: Any, children: list[Setting]) -> tuple:
-        return (tuple(children), self._s(meta))
+    def train(self, meta: Any, children: list[Any]) -> tuple:
+        return (tuple(children[1:]), self._s(meta))  # after the TRAIN keyword
 
     @v_args(meta=True)
     def start(self, meta: Any, children: list[Any]) -> Syntax:
@@ -240,93 +258,309 @@ _LABELS = {
     "MODEL": "'model'",
     "INPUT": "'input'",
     "TRAIN": "'train'",
-    "TRUE": "'true'",
-    "FALSE": "'false'",
-    "$END": "end of file",
+    "$END": "the end of the file",
+    "<END-OF-FILE>": "the end of the file",
 }
+_CLOSER = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
+_OPENER = {closer: opener for opener, closer in _CLOSER.items()}
+_TEXT = {"LPAR": "(", "RPAR": ")", "LSQB": "[", "RSQB": "]", "LBRACE": "{", "RBRACE": "}"}
+_VALUE_START = {"NAME", "SIGNED_NUMBER", "STRING", "LSQB", "LPAR", "TRUE", "FALSE"}
+_KEYWORD_TOKENS = {"MODEL": "model", "INPUT": "input", "TRAIN": "train"}
+_ESCAPES = '"\\nt'
+SPEC_START = "a spec starts with 'model NAME {'"
 
 
 def _describe(token: Token) -> str:
     if token.type == "$END":
         return "end of file"
-    if token.type == "NAME":
-        return f"name '{token}'"
+    if token.type == "STRING":
+        return str(token)
     return f"'{token}'"
 
 
-def _syntax_message(err: UnexpectedInput, text: str) -> str:
+def _at(file: str, token: Token) -> Span:
+    return Span(
+        file=file,
+        line=token.line,
+        column=token.column,
+        end_line=token.end_line,
+        end_column=token.end_column,
+    )
+
+
+def _after(file: str, token: Token) -> Span:
+    """The column just past `token`: where a missing ')' or ',' belongs."""
+    line, column = token.end_line, token.end_column
+    return Span(file=file, line=line, column=column, end_line=line, end_column=column + 1)
+
+
+def _offset_span(file: str, text: str, pos: int) -> Span:
+    line = text.count("\n", 0, pos) + 1
+    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return Span(file=file, line=line, column=column, end_line=line, end_column=column + 1)
+
+
+def _tokens_before(text: str, pos: int) -> list[Token]:
+    """The significant tokens that start before `pos` (the parser accepted them)."""
+    tokens: list[Token] = []
+    try:
+        for token in _lark().lex(text):
+            if token.start_pos >= pos:
+                break
+            tokens.append(token)
+    except UnexpectedInput:
+        pass
+    return tokens
+
+
+def _open_brackets(tokens: list[Token]) -> list[Token]:
+    stack: list[Token] = []
+    for token in tokens:
+        if token.type in _CLOSER:
+            stack.append(token)
+        elif token.type in _OPENER and stack and stack[-1].type == _OPENER[token.type]:
+            stack.pop()
+    return stack
+
+
+def _is_name(token: Token | None) -> bool:
+    return token is not None and token.type == "NAME"
+
+
+def _missing_closer(opener: Token) -> str:
+    closer = _TEXT[_CLOSER[opener.type]]
+    return f"missing '{closer}' to close the '{opener}' on line {opener.line}"
+
+
+def _skip_group(tokens: list[Token], index: int) -> int:
+    """Index just past the bracket group opening at tokens[index]."""
+    depth = 0
+    for i in range(index, len(tokens)):
+        if tokens[i].type in _CLOSER:
+            depth += 1
+        elif tokens[i].type in _OPENER:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return len(tokens)
+
+
+def _setting_without_value(before: list[Token], top: Token) -> Token | None:
+    """In a train block, the first setting whose value does not start on its line."""
+    start = next(i for i, t in enumerate(before) if t is top)
+    if start == 0 or str(before[start - 1]) != "train":
+        return None
+    tokens = before[start + 1 :]
+    i = 0
+    while i + 1 < len(tokens):
+        name, value = tokens[i], tokens[i + 1]
+        if value.line > name.end_line:
+            return name
+        i += 2
+        if value.type == "NAME" and i < len(tokens) and tokens[i].type == "LPAR":
+            i = _skip_group(tokens, i)
+        elif value.type in _CLOSER:
+            i = _skip_group(tokens, i - 1)
+    return None
+
+
+def _bad_character(err: UnexpectedCharacters, text: str, file: str) -> DslError:
+    pos = err.pos_in_stream
+    char = text[pos] if pos < len(text) else ""
+    span = _offset_span(file, text, pos)
+    if char == "'":
+        return DslError('strings use double quotes ("), not single quotes', span)
+    if char == '"':
+        i = pos + 1
+        while i < len(text) and text[i] not in '"\n':
+            if text[i] == "\\":
+                escape = text[i + 1 : i + 2]
+                if escape in ("", "\n"):
+                    break
+                if escape not in _ESCAPES:
+                    return DslError(
+                        f"unknown escape '\\{escape}' in a string" ' (use \\n, \\t, \\" or \\\\)',
+                        _offset_span(file, text, i),
+                    )
+                i += 1
+            i += 1
+        return DslError("unterminated string: missing the closing '\"' on this line", span)
+    if char.isalnum():
+        return DslError(
+            f"unexpected character {char!r}: names use ASCII letters, digits and '_'", span
+        )
+    shown = f"'{char}'" if char.isprintable() else repr(char)
+    return DslError(f"unexpected character {shown}", span)
+
+
+def _at_end(text: str, file: str, before: list[Token], expected: set[str]) -> DslError:
+    if not before:
+        if text.strip():
+            return DslError(f"no model in this file: {SPEC_START}", _offset_span(file, text, 0))
+        return DslError(f"empty file: {SPEC_START}", _offset_span(file, text, 0))
+    last = before[-1]
+    stack = _open_brackets(before)
+    where = _after(file, last)
+    if stack:
+        return DslError(f"unexpected end of file: {_missing_closer(stack[-1])}", where)
+    if expected >= {"NAME", "SIGNED_NUMBER", "STRING"}:
+        return DslError(f"unexpected end of file: expected a value after '{last}'", where)
+    labels = sorted(_LABELS.get(t, t) for t in expected if t not in ("TRUE", "FALSE"))
+    return DslError(f"unexpected end of file: expected {' or '.join(labels)}", where)
+
+
+def _unexpected(
+    token: Token, text: str, file: str, before: list[Token], expected: set[str]
+) -> DslError:
+    kind = token.type
+    got = _describe(token)
+    here = _at(file, token)
+    prev = before[-1] if before else None
+    stack = _open_brackets(before)
+    top = stack[-1] if stack else None
+    if top is not None and top.type == "LBRACE":
+        setting = _setting_without_value(before, top)
+        if setting is not None:
+            return DslError(f"missing a value after '{setting}'", _after(file, setting))
+    # a closing bracket where it cannot go
+    if kind in _OPENER:
+        if not any(t.type == _OPENER[kind] for t in stack):
+            return DslError(f"unmatched '{token}'", here)
+        if top is not None and top.type != _OPENER[kind] and prev is not None:
+            return DslError(_missing_closer(top), _after(file, prev))
+    # a statement starts on a later line while a bracket is still open
+    if (
+        top is not None
+        and prev is not None
+        and _CLOSER[top.type] in expected
+        and token.line > prev.end_line
+    ):
+        return DslError(_missing_closer(top), _after(file, prev))
+    # a keyword is expected: model / input / train
+    keywords = [_KEYWORD_TOKENS[t] for t in ("MODEL", "INPUT", "TRAIN") if t in expected]
+    if keywords and kind in ("NAME", *_KEYWORD_TOKENS):
+        hint = did_you_mean(str(token), keywords)
+        if hint and kind == "NAME":
+            return DslError(f"unknown keyword '{token}'{hint}", here)
+        if keywords[0] == "model":
+            return DslError(f"{SPEC_START}, got {got}", here)
+        if keywords[0] == "input":
+            return DslError(
+                f"a model starts with its input, e.g. 'input image(28, 28, 1)', got {got}", here
+            )
+        extra = " (a file holds one model)" if str(token) == "model" else ""
+        return DslError(f"expected 'train {{' or the end of the file, got {got}{extra}", here)
+    if "INPUT" in expected and kind == "RBRACE":
+        return DslError("a model needs an input, e.g. 'input image(28, 28, 1)'", here)
+    # `flatten` without its parentheses
+    if expected == {"LPAR"} and prev is not None and prev.type == "NAME":
+        return DslError(f"missing '(' after '{prev}' (write {prev}(...))", _after(file, prev))
+    if expected == {"COMMA"} and kind == "RPAR" and prev is not None:
+        return DslError(f"a one-value tuple needs a trailing comma: ({prev},)", here)
+    if kind == "LBRACE":
+        return DslError("unexpected '{': braces only open the model and train blocks", here)
+    if kind == "EQUAL" and top is not None and top.type == "LBRACE" and _is_name(prev):
+        return DslError(f"train settings take no '=': write '{prev} VALUE'", here)
+    if kind == "EQUAL" and prev is not None and prev.type == "NAME":
+        return DslError(
+            f"unexpected '=' after '{prev}': name=value goes directly inside a call's (...)",
+            here,
+        )
+    if kind == "COMMA" and top is not None and top.type == "LBRACE":
+        return DslError("layers and settings are not separated by ','", here)
+    # two values in a row inside (...) or [...]
+    if "COMMA" in expected and kind in _VALUE_START and prev is not None:
+        earlier = before[-2] if len(before) > 1 else None
+        if (
+            prev.type == "NAME"
+            and top is not None
+            and top.type == "LPAR"
+            and earlier is not None
+            and earlier.type in ("LPAR", "COMMA")
+        ):
+            return DslError(f"missing '=' after '{prev}'", _after(file, prev))
+        return DslError(f"missing ',' before {got}", here)
+    if expected >= {"NAME", "SIGNED_NUMBER", "STRING"} and prev is not None:
+        return DslError(f"expected a value after '{prev}', got {got}", here)
+    if "NAME" in expected and prev is not None and prev.type == "MODEL":
+        return DslError(f"expected the model's name after 'model', got {got}", here)
+    labels = sorted(_LABELS.get(t, t) for t in expected if t not in ("TRUE", "FALSE"))
+    if len(labels) > 4:
+        return DslError(f"unexpected {got}", here)
+    return DslError(f"expected {' or '.join(labels)}, got {got}", here)
+
+
+def _syntax_error(err: UnexpectedInput, text: str, file: str) -> DslError:
+    """Turn Lark's error into one labelled message at the right column."""
     if isinstance(err, UnexpectedCharacters):
-        char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
-        if char == "'":
-            return "strings use double quotes (\")"
-        if char == '"':
-            return "unterminated string"
-        return f"unexpected character {char!r}"
+        return _bad_character(err, text, file)
     expected = set(getattr(err, "expected", ()) or ())
     token = getattr(err, "token", None)
-    labels = sorted(_LABELS.get(t, t) for t in expected if t not in ("TRUE", "FALSE"))
-    if token is not None and token.type == "NAME":
-        keywords = [k for k in KEYWORDS if k.upper() in expected]
-        if keywords:
-            hint = did_you_mean(str(token), keywords)
-            return f"unknown keyword '{token}', expected '{keywords[0]}'{hint}"
-    if "RPAR" in expected and token is not None and token.type in ("NAME", "SIGNED_NUMBER"):
-        return f"missing ',' or ')' before {_describe(token)}"
-    got = _describe(token) if token is not None else "end of file"
-    if got == "end of file" and "RBRACE" in expected:
-        return "unexpected end of file: missing '}'"
-    if got == "end of file" and "RPAR" in expected:
-        return "unexpected end of file: missing ')'"
-    if len(labels) > 4:
-        return f"unexpected {got}"
-    return f"expected {' or '.join(labels)}, got {got}"
+    if isinstance(err, UnexpectedEOF) or token is None or token.type == "$END":
+        return _at_end(text, file, _tokens_before(text, len(text)), expected)
+    return _unexpected(token, text, file, _tokens_before(text, token.start_pos), expected)
 
 
 def parse_syntax(text: str, file: str) -> Syntax:
     """Parse text into the syntax tree, raising DslError for syntax errors."""
-    comments: list[Token] = []
+    _COLLECTED.comments = []
     try:
-        tree: Tree = _lark().parse(text, on_error=None)
-    except UnexpectedEOF as err:
-        lines = text.splitlines() or [""]
-        span = Span(
-            file=file,
-            line=len(lines),
-            column=len(lines[-1]) + 1,
-            end_line=len(lines),
-            end_column=len(lines[-1]) + 2,
-        )
-        raise DslError(_syntax_message(err, text), span) from None
+        tree: Tree = _lark().parse(text)
     except UnexpectedInput as err:
-        line, column = err.line, err.column
-        token = getattr(err, "token", None)
-        if isinstance(err, UnexpectedToken) and token is not None and token.type == "$END":
-            lines = text.splitlines() or [""]
-            line, column = len(lines), len(lines[-1]) + 1
-        width = len(str(token)) if token is not None and token.type != "$END" else 1
-        span = Span(file=file, line=line, column=column, end_line=line, end_column=column + width)
-        raise DslError(_syntax_message(err, text), span) from None
-    syntax = _ToSyntax(file).transform(tree)
-    for token in _lark().lex(text, dont_ignore=True):
-        if token.type == "COMMENT":
-            comments.append(token)
-    return replace(syntax, comments=tuple(comments))
+        raise _syntax_error(err, text, file) from None
+    finally:
+        comments = tuple(_COLLECTED.comments)
+        _COLLECTED.comments = []
+    try:
+        syntax = _ToSyntax(file).transform(tree)
+    except VisitError as err:
+        if isinstance(err.orig_exc, DslError):
+            raise err.orig_exc from None
+        raise
+    return replace(syntax, comments=comments)
 
 
 # --- typing: calls resolved against the IR catalogues ---
 
+EXAMPLES = {
+    "layer": "dense(10)",
+    "input": "image(28, 28, 1)",
+    "activation": "relu or leaky_relu(0.1)",
+    "dataset": "mnist",
+    "loss": "categorical_crossentropy",
+    "optimizer": "adam(0.001)",
+}
+_ORDINALS = ("1st", "2nd", "3rd")
 
-def _python(value: Value, nested: dict[str, type[ir.Node]] | None) -> Any:
+
+def _article(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _ordinal(index: int) -> str:
+    return _ORDINALS[index] if index < len(_ORDINALS) else f"{index + 1}th"
+
+
+def _python(value: Value, nested: dict[str, type[ir.Node]] | None, owner: str, arg: str) -> Any:
     """Turn a written value into the Python value a field gets."""
+    if nested is not None:
+        if isinstance(value, (Name, Call)):
+            return resolve(value, nested, arg)
+        raise DslError(
+            f"{owner} {arg} must be {_article(arg)} such as {EXAMPLES[arg]}, got {_text(value)}",
+            value.span,
+        )
     if isinstance(value, Literal):
         return value.value
     if isinstance(value, Items):
-        return tuple(_python(v, None) for v in value.items)
-    if nested is not None and isinstance(value, (Name, Call)):
-        return resolve(value, nested, "activation")
+        return tuple(_python(v, None, owner, arg) for v in value.items)
     if isinstance(value, Name):
         return value.value
-    raise DslError(f"'{value.name}(...)' is not allowed here", value.span)
+    raise DslError(f"{owner} {arg} cannot be a call, got {_text(value)}", value.span)
 
 
 def resolve(value: Value, catalogue: dict[str, type[ir.Node]], what: str) -> ir.Node:
@@ -334,50 +568,149 @@ def resolve(value: Value, catalogue: dict[str, type[ir.Node]], what: str) -> ir.
     if isinstance(value, Name):
         value = Call(value.span, value.value, value.span)
     if not isinstance(value, Call):
-        raise DslError(f"expected a {what} name, got {_text(value)}", value.span)
+        example = EXAMPLES.get(what, "")
+        raise DslError(
+            f"{what} must be {_article(what)} name such as {example}, got {_text(value)}",
+            value.span,
+        )
     cls = catalogue.get(value.name)
     if cls is None:
-        raise DslError(
-            f"unknown {what} '{value.name}'{did_you_mean(value.name, catalogue)}", value.name_span
-        )
+        hint = did_you_mean(value.name, catalogue)
+        if not hint and len(catalogue) <= 10:
+            hint = f"; choose from {', '.join(catalogue)}"
+        raise DslError(f"unknown {what} '{value.name}'{hint}", value.name_span)
+    name = value.name
     fields = [f for f in cls.model_fields if f not in ("kind", "span")]
-    data: dict[str, Any] = {}
-    spans: dict[str, Span] = {}
     if len(value.positional) > len(cls.positional):
         extra = value.positional[len(cls.positional)]
-        allowed = ", ".join(cls.positional) or "none"
-        raise DslError(
-            f"{value.name} takes {len(cls.positional)} positional argument(s) ({allowed}),"
-            f" got {len(value.positional)}",
-            extra.span,
-        )
-    named = [(n, v.span, v) for n, v in zip(cls.positional, value.positional)]
-    named += [(k.name, k.span, k.value) for k in value.keywords]
-    for arg, span, arg_value in named:
-        if arg not in fields:
-            raise DslError(
-                f"{value.name} has no argument '{arg}'{did_you_mean(arg, fields)}", span
+        if not fields:
+            message = f"{name} takes no arguments"
+        elif not cls.positional:
+            message = f"{name} takes no positional arguments: write name=value"
+        else:
+            allowed = ", ".join(cls.positional)
+            message = (
+                f"{name} takes {_plural(len(cls.positional), 'positional argument')}"
+                f" ({allowed}), got {len(value.positional)}: write the others as name=value"
             )
+        raise DslError(message, extra.span)
+    data: dict[str, Any] = {}
+    written: dict[str, Value] = {}
+    named = [(n, v.span, v, i) for i, (n, v) in enumerate(zip(cls.positional, value.positional))]
+    named += [(k.name, k.span, k.value, None) for k in value.keywords]
+    first_positional: dict[str, int] = {}
+    for arg, span, arg_value, index in named:
+        if arg not in fields:
+            hint = did_you_mean(arg, fields)
+            if not hint:
+                hint = f"; its arguments are {', '.join(fields)}" if fields else ""
+            raise DslError(f"{name} has no argument '{arg}'{hint}", span)
         if arg in data:
-            raise DslError(f"{value.name} got '{arg}' twice", span)
+            also = ""
+            if arg in first_positional:
+                also = f": it is also the {_ordinal(first_positional[arg])} positional argument"
+            raise DslError(f"{name} got '{arg}' twice{also}", span)
+        if index is not None:
+            first_positional[arg] = index
         nested = ir.ACTIVATIONS if arg == "activation" else None
-        data[arg] = _python(arg_value, nested)
-        spans[arg] = arg_value.span
+        data[arg] = _python(arg_value, nested, name, arg)
+        written[arg] = arg_value
     try:
         return cls.model_validate({**data, "span": value.span})
     except ValidationError as err:
-        first = err.errors()[0]
-        loc = [str(p) for p in first["loc"]]
-        arg = loc[0] if loc else ""
-        if first["type"] == "missing":
-            raise DslError(f"{value.name} needs '{arg}'", value.span) from None
-        message = first["msg"].removeprefix("Value error, ")
-        span = spans.get(arg, value.span)
-        if arg in spans:
-            message = f"{value.name} {arg}: {message[:1].lower()}{message[1:]}"
-        else:
-            message = f"{value.name}: {message}"
-        raise DslError(message, span) from None
+        raise _validation_error(err, cls, name, written, value.span) from None
+
+
+def _choices(cls: type[ir.Node], field: str) -> tuple[Any, ...]:
+    info = cls.model_fields.get(field)
+    if info is None:
+        return ()
+    args = typing.get_args(info.annotation)
+    return args if all(isinstance(a, (str, int)) for a in args) else ()
+
+
+def _explain(error: Any, cls: type[ir.Node], field: str) -> str:
+    """pydantic's error type, as a phrase that follows `<call> <argument>`."""
+    kind, ctx = error["type"], error.get("ctx", {})
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return "must be a whole number"
+    if kind in ("float_type", "float_parsing"):
+        return "must be a number"
+    if kind in ("bool_type", "bool_parsing"):
+        return "must be true or false"
+    if kind == "string_type":
+        return 'must be a string in double quotes, e.g. "data/train.csv"'
+    if kind in ("tuple_type", "list_type"):
+        rank = getattr(cls, "rank", None)
+        if field in ("kernel", "stride", "dilation", "size") and rank is not None:
+            return "must be a whole number or a tuple of them"
+        return "must be a tuple of whole numbers, e.g. (7, 7, 16)"
+    if kind == "greater_than":
+        return f"must be greater than {_number(ctx['gt'])}"
+    if kind == "greater_than_equal":
+        return f"must be at least {_number(ctx['ge'])}"
+    if kind == "less_than":
+        return f"must be less than {_number(ctx['lt'])}"
+    if kind == "less_than_equal":
+        return f"must be at most {_number(ctx['le'])}"
+    if kind in ("too_short", "string_too_short"):
+        return "must not be empty"
+    if kind == "literal_error":
+        choices = [str(c) for c in _choices(cls, field)]
+        if len(choices) == 1:
+            return f"must be {choices[0]}"
+        if len(choices) == 2:
+            return f"must be {choices[0]} or {choices[1]}"
+        return f"must be one of {', '.join(choices)}"
+    message = str(error.get("msg", "is not valid"))
+    message = message.removeprefix("Value error, ").replace("Input should", "should")
+    return message[:1].lower() + message[1:]
+
+
+def _number(value: Any) -> str:
+    """`1.0` as a reader writes it: `1`."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _item(value: Value | None, path: list[Any]) -> Value | None:
+    """The written value at `path` inside lists and tuples, if it is there."""
+    for step in path:
+        if not (isinstance(value, Items) and isinstance(step, int) and step < len(value.items)):
+            return None
+        value = value.items[step]
+    return value
+
+
+def _validation_error(
+    err: ValidationError,
+    cls: type[ir.Node],
+    owner: str,
+    written: dict[str, Value],
+    span: Span,
+) -> DslError:
+    first = err.errors()[0]
+    loc = list(first["loc"])
+    cause = first.get("ctx", {}).get("error")
+    prefix = f"{owner} " if owner else ""
+    if isinstance(cause, ir.ArgError):
+        arg_value = written.get(cause.field)
+        return DslError(f"{prefix}{cause.message}", arg_value.span if arg_value else span)
+    if not loc:
+        return DslError(f"{prefix}{_explain(first, cls, '')}".strip(), span)
+    field = str(loc[0])
+    if first["type"] == "missing":
+        return DslError(f"{prefix}is missing the required argument '{field}'", span)
+    arg_value = written.get(field)
+    item = _item(arg_value, loc[1:])
+    what = field if item is arg_value else f"{field} values"
+    message = f"{prefix}{what} {_explain(first, cls, field)}"
+    if item is not None:
+        message += f", got {_text(item)}"
+        if first["type"] == "literal_error" and isinstance(item, Name):
+            message += did_you_mean(item.value, [str(c) for c in _choices(cls, field)])
+    return DslError(message, item.span if item is not None else span)
 
 
 def _text(value: Value) -> str:
@@ -387,27 +720,33 @@ def _text(value: Value) -> str:
         return value.value
     if isinstance(value, Call):
         return f"{value.name}(...)"
-    return "a list"
+    inner = ", ".join(_text(v) for v in value.items)
+    if value.brackets == "[]":
+        return f"[{inner}]"
+    return f"({inner},)" if len(value.items) == 1 else f"({inner})"
 
 
 def _int_setting(setting: Setting) -> int:
     value = setting.value
     if not (isinstance(value, Literal) and type(value.value) is int):
-        raise DslError(f"{setting.name} needs a whole number, got {_text(value)}", value.span)
+        raise DslError(f"{setting.name} must be a whole number, got {_text(value)}", value.span)
     if value.value < 0:
-        raise DslError(f"{setting.name} must not be negative", value.span)
+        raise DslError(f"{setting.name} must not be negative, got {value.text}", value.span)
     return value.value
 
 
 def _metrics(setting: Setting) -> tuple[str, ...]:
     value = setting.value
     if not (isinstance(value, Items) and value.brackets == "[]"):
-        raise DslError("metrics needs a list, e.g. [accuracy]", value.span)
+        raise DslError(
+            f"metrics must be a list such as [accuracy], got {_text(value)}", value.span
+        )
     names = []
     for item in value.items:
         if not isinstance(item, Name) or item.value not in ir.METRICS:
             text = _text(item)
-            raise DslError(f"unknown metric '{text}'{did_you_mean(text, ir.METRICS)}", item.span)
+            hint = did_you_mean(text, ir.METRICS) or f"; choose from {', '.join(ir.METRICS)}"
+            raise DslError(f"unknown metric '{text}'{hint}", item.span)
         names.append(item.value)
     return tuple(names)
 
@@ -421,37 +760,46 @@ SETTINGS = {
     "metrics": _metrics,
 }
 REQUIRED_SETTINGS = ("dataset", "loss", "optimizer")
+SETTING_EXAMPLES = {
+    "dataset": "dataset mnist",
+    "loss": "loss categorical_crossentropy",
+    "optimizer": "optimizer adam(0.001)",
+}
 
 
 def _train(settings: tuple[Setting, ...], span: Span) -> ir.Train:
     data: dict[str, Any] = {}
-    spans: dict[str, Span] = {}
+    seen: dict[str, Setting] = {}
     for setting in settings:
         handler = SETTINGS.get(setting.name)
         if handler is None:
-            hint = did_you_mean(setting.name, SETTINGS)
+            hint = did_you_mean(setting.name, SETTINGS) or f"; choose from {', '.join(SETTINGS)}"
             raise DslError(f"unknown train setting '{setting.name}'{hint}", setting.span)
-        if setting.name in data:
-            raise DslError(f"'{setting.name}' is set twice", setting.span)
+        if setting.name in seen:
+            first = seen[setting.name].span.line
+            raise DslError(f"'{setting.name}' is set twice (first on line {first})", setting.span)
         data[setting.name] = handler(setting)
-        spans[setting.name] = setting.value.span
+        seen[setting.name] = setting
     for name in REQUIRED_SETTINGS:
         if name not in data:
-            raise DslError(f"train needs a '{name}' setting", span)
+            example = SETTING_EXAMPLES[name]
+            raise DslError(f"train needs a '{name}' setting, e.g. '{example}'", span)
     try:
         return ir.Train.model_validate({**data, "span": span})
     except ValidationError as err:
-        first = err.errors()[0]
-        arg = str(first["loc"][0])
-        raise DslError(f"{arg}: {first['msg'].lower()}", spans.get(arg, span)) from None
+        written = {name: setting.value for name, setting in seen.items()}
+        raise _validation_error(err, ir.Train, "", written, span) from None
 
 
 def _model_name(syntax: Syntax) -> str:
     name = syntax.model_name
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name.startswith("_"):
-        raise DslError(f"model name '{name}' is reserved in Python", syntax.model_name_span)
+    span = syntax.model_name_span
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        raise DslError(f"model name '{name}' is a Python keyword; choose another name", span)
+    if name.startswith("_"):
+        raise DslError(f"model name '{name}' must not start with '_'", span)
     if len(name) > 64:
-        raise DslError("model name is longer than 64 characters", syntax.model_name_span)
+        raise DslError(f"model name is {len(name)} characters long; the limit is 64", span)
     return name
 
 
@@ -482,7 +830,20 @@ def read_spec(path: Path) -> tuple[str, str]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise DslError(f"not UTF-8 text (byte {err.start})", file=file) from None
+        shown = data.decode("utf-8", errors="replace")
+        prefix = data[: err.start].decode("utf-8", errors="replace")
+        raise _located(
+            f"not UTF-8 text: byte 0x{data[err.start]:02x} cannot be decoded (save it as UTF-8)",
+            file,
+            shown,
+            len(prefix),
+        ) from None
     if "\0" in text:
-        raise DslError("contains a NUL byte", file=file)
+        raise _located("NUL byte in the file: is it a text file?", file, text, text.index("\0"))
     return file, text
+
+
+def _located(message: str, file: str, text: str, pos: int) -> DslError:
+    err = DslError(message, _offset_span(file, text, pos))
+    err.source = text
+    return err

@@ -33,9 +33,7 @@ def window_padding(
     dilation = dilation or (1,) * len(kernel)
     if padding == "valid":
         return tuple((0, 0) for _ in kernel)
-    return tuple(
-        same_padding(n, k, s, d) for n, k, s, d in zip(spatial, kernel, stride, dilation)
-    )
+    return tuple(same_padding(n, k, s, d) for n, k, s, d in zip(spatial, kernel, stride, dilation))
 
 
 def window_output(
@@ -48,6 +46,5 @@ def window_output(
     """Output spatial shape of a conv or pool window op."""
     dilation = dilation or (1,) * len(kernel)
     return tuple(
-        output_length(n, k, s, padding, d)
-        for n, k, s, d in zip(spatial, kernel, stride, dilation)
+        output_length(n, k, s, padding, d) for n, k, s, d in zip(spatial, kernel, stride, dilation)
     )

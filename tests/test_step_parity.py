@@ -1,5 +1,8 @@
 """One-step training parity: same weights, same batch, one step of each optimizer.
 
+The convolution feeding BatchNorm has no bias: its true gradient is zero, and Adam would turn
+float noise in it into steps of about lr * noise / eps that differ by framework.
+
 Dropout is absent from this model (its random masks differ by framework), BatchNorm is in
 training mode, so the step also moves the moving statistics. Tolerances are absolute on
 float32 weights of magnitude <= ~1 after STEPS updates.
@@ -43,7 +46,7 @@ def spec_text(optimizer: str, loss: str = "categorical_crossentropy") -> str:
     return f"""
 model step {{
     input image(6, 6, 2)
-    conv2d(4, 3, stride=2, padding=same)
+    conv2d(4, 3, stride=2, padding=same, use_bias=false)
     batchnorm(momentum=0.9)
     relu()
     flatten()

@@ -1,0 +1,1 @@
+"""MXNet Gluon target: HybridBlock models trained with gluon.Trainer."""

@@ -1,0 +1,1 @@
+"""The PyTorch target: templates and the view computed from the IR."""
