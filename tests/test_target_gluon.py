@@ -558,11 +558,21 @@ def test_generated_code_pins_gluon_semantics(sources):
     text = sources[0].read_text()  # cnn
     assert "from_logits" not in text.split("LOSS = ")[1].split("\n")[0]
     assert "SoftmaxCrossEntropyLoss(axis=-1, sparse_label=False)" in text
-    assert 'os.environ.setdefault("OMP_NUM_THREADS"' in text
+    # cnn is compute-bound: all cores, synchronous engine, set before mxnet is imported
+    assert 'os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count()))' in text
+    assert 'os.environ.setdefault("MXNET_ENGINE_TYPE", "NaiveEngine")' in text
     assert text.index("OMP_NUM_THREADS") < text.index("import mxnet")
     assert "model.hybridize(" in text
     assert "trainer.step(1)" in text and ".mean()" in text
     assert "asscalar" not in text.split("def train(")[1].split("for begin")[1].split("history")[0]
+
+
+def test_only_compute_bound_networks_change_mxnet_threading(sources):
+    texts = {path.name: path.read_text() for path in sources}
+    for name in ("cnn_gluon.py", "lenet5_gluon.py"):
+        assert "NaiveEngine" in texts[name], name
+    for name in ("mlp_gluon.py", "stride_gluon.py"):
+        assert "OMP_NUM_THREADS" not in texts[name] and "NaiveEngine" not in texts[name], name
 
 
 def test_spec_without_train_section(tmp_path):
