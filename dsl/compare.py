@@ -73,7 +73,7 @@ def build_command(
     if limit is not None:
         argv += ["--limit", str(limit)]
     if data_dir is not None:
-        argv += ["--data-dir", str(data_dir)]
+        argv += ["--data-dir", str(Path(data_dir).resolve())]
     return argv + ["--json", str(json_path)]
 
 
@@ -111,7 +111,7 @@ def _run_job(
     timeout: float | None,
 ) -> dict:
     """Run one job, report its end, and build its record."""
-    json_path = out_dir / f"{job.target}.json"
+    json_path = (out_dir / f"{job.target}.json").resolve()  # the child runs in job.cwd
     json_path.unlink(missing_ok=True)
     progress(f"{tag}: training...")
     argv = build_command(job, json_path, epochs, limit, data_dir)

@@ -20,7 +20,8 @@ parser.add_argument("--limit", type=int)
 parser.add_argument("--data-dir")
 parser.add_argument("--json")
 args = parser.parse_args()
-assert (args.command, args.epochs, args.limit, args.data_dir) == ("train", 2, 10, "DD")
+assert (args.command, args.epochs, args.limit) == ("train", 2, 10)
+assert args.data_dir.endswith("DD") and args.data_dir.startswith("/")  # resolved
 print("epoch 1/2 loss 0.5")
 print("hello from stderr", file=sys.stderr)
 result = {
@@ -94,6 +95,16 @@ def test_run_compare_records(fakes: Path, tmp_path: Path) -> None:
     assert "    good| epoch 1/2 loss 0.5" in messages
     assert any(m.startswith("[1/5] good: ok, test acc 98.76% (") for m in messages)
     assert any(m.startswith("[2/5] nomx: missing framework:") for m in messages)
+
+
+def test_relative_out_dir_works_from_another_cwd(
+    fakes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the child runs in the job's cwd: paths handed to it must not be relative to ours
+    monkeypatch.chdir(tmp_path)
+    records = run_compare([job(fakes, "good")], Path("out"), 2, 10, Path("DD"), print)
+    assert records[0]["status"] == "ok", records[0]["error"]
+    assert (tmp_path / "out" / "good.json").is_file()
 
 
 def test_timeout_kills_child(fakes: Path, tmp_path: Path) -> None:
