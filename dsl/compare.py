@@ -94,9 +94,7 @@ def run_compare(
     records = []
     for index, job in enumerate(jobs, 1):
         tag = f"[{index}/{len(jobs)}] {job.target}"
-        records.append(
-            _run_job(job, tag, out_dir, epochs, limit, data_dir, progress, timeout)
-        )
+        records.append(_run_job(job, tag, out_dir, epochs, limit, data_dir, progress, timeout))
     return records
 
 
@@ -270,11 +268,7 @@ def _is_own_module(missing: str, module: str) -> bool:
 def _metrics(data: dict) -> dict:
     """The numeric fields of a result JSON, validated; bad values become None."""
     seconds = data.get("epoch_seconds")
-    epochs = (
-        [s for s in seconds if _number(s) is not None]
-        if isinstance(seconds, list)
-        else []
-    )
+    epochs = [s for s in seconds if _number(s) is not None] if isinstance(seconds, list) else []
     return {
         "trainable_params": _integer(data.get("trainable_params")),
         "non_trainable_params": _integer(data.get("non_trainable_params")),
@@ -341,9 +335,7 @@ def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
     return "  ".join(parts).rstrip()
 
 
-def write_results(
-    records: Sequence[dict], out_dir: Path, title: str
-) -> tuple[Path, Path]:
+def write_results(records: Sequence[dict], out_dir: Path, title: str) -> tuple[Path, Path]:
     """Write `results.json` and `results.png` into out_dir atomically; return both paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "results.json"
@@ -356,9 +348,7 @@ def write_results(
 
 def _atomic_write(path: Path, payload: bytes) -> None:
     """Write payload to path via a fsynced temporary file in the same folder."""
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".part", dir=path.parent
-    )
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
@@ -403,9 +393,7 @@ def _bars(axes: Any, records: Sequence[dict], key: str, label: str, fmt: str) ->
             bar.set_fill(False)
             bar.set_linestyle("--")
             text = str(record.get("status") or "n/a")
-            axes.text(
-                x, top * 0.02, text, ha="center", va="bottom", rotation=90, color="red"
-            )
+            axes.text(x, top * 0.02, text, ha="center", va="bottom", rotation=90, color="red")
         else:
             axes.text(x, value, fmt.format(value), ha="center", va="bottom", fontsize=8)
     axes.set_title(label)

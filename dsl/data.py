@@ -251,9 +251,7 @@ def store_verified(source: Path, dest: Path, sha256: str) -> None:
     Raises SourceError on a mismatch or unreadable input; dest is never half-written.
     """
     try:
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{dest.name}.", suffix=".part", dir=dest.parent
-        )
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     except OSError as err:
         raise SourceError(f"cannot write in {dest.parent}: {_reason(err)}") from None
     tmp = Path(tmp_name)
@@ -333,9 +331,7 @@ def _try_source(
                 report(f"mnist: {name} stored from {source.label}")
         except SourceError as err:
             general = str(err)
-    reasons = [
-        problems[name] for name in names if name not in stored and name in problems
-    ]
+    reasons = [problems[name] for name in names if name not in stored and name in problems]
     if general:
         reasons.append(general)
     left = [name for name in names if name not in stored and name not in problems]
@@ -386,9 +382,7 @@ def fetch_command(name: str, data_dir: Path | None) -> int:
     """`nndsl data fetch NAME`: fetch a dataset, progress on stderr, summary on stdout."""
     if name not in DATASETS:
         close = difflib.get_close_matches(name, DATASETS, n=1, cutoff=0.5)
-        hint = (
-            f"did you mean '{close[0]}'?" if close else "known: " + ", ".join(DATASETS)
-        )
+        hint = f"did you mean '{close[0]}'?" if close else "known: " + ", ".join(DATASETS)
         raise DataError(f"unknown dataset '{name}' ({hint})")
     folder = fetch_mnist(data_dir, progress=lambda line: print(line, file=sys.stderr))
     print(f"mnist: {len(MNIST_FILES)} files verified in {folder}")

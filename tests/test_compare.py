@@ -82,9 +82,7 @@ def test_run_compare_records(fakes: Path, tmp_path: Path) -> None:
     assert "mxnet" in by["nomx"]["error"]
     assert by["crash"]["status"] == "failed"
     assert by["crash"]["error"] == "RuntimeError: boom"
-    assert (
-        by["silent"]["status"] == "failed" and "no result JSON" in by["silent"]["error"]
-    )
+    assert by["silent"]["status"] == "failed" and "no result JSON" in by["silent"]["error"]
     assert by["absent"]["status"] == "failed"
     for target in ("nomx", "crash", "silent", "absent"):
         assert by[target]["test_accuracy"] is None
@@ -108,9 +106,7 @@ def test_relative_out_dir_works_from_another_cwd(
 
 
 def test_timeout_kills_child(fakes: Path, tmp_path: Path) -> None:
-    records = run_compare(
-        [job(fakes, "slow")], tmp_path / "o", 1, None, None, print, 1.0
-    )
+    records = run_compare([job(fakes, "slow")], tmp_path / "o", 1, None, None, print, 1.0)
     assert records[0]["status"] == "failed"
     assert records[0]["error"] == "timed out after 1s"
     assert records[0]["wall_seconds"] < 30
