@@ -304,19 +304,27 @@ class Stride(gluon.HybridBlock):
                 prefix="conv2d_2_",
             )
             self.maxpool2d_1 = nn.MaxPool2D(
-                pool_size=(3, 3),
-                strides=(2, 2),
-                padding=(1, 1),
+                pool_size=(2, 2),
+                strides=(1, 1),
+                padding=(0, 0),
                 layout="NCHW",
                 prefix="maxpool2d_1_",
             )
             self.avgpool2d_1 = nn.AvgPool2D(
-                pool_size=(2, 2),
+                pool_size=(3, 3),
                 strides=(2, 2),
-                padding=(0, 0),
+                padding=(1, 1),
                 layout="NCHW",
                 count_include_pad=False,
                 prefix="avgpool2d_1_",
+            )
+            self.avgpool2d_2 = nn.AvgPool2D(
+                pool_size=(2, 2),
+                strides=(1, 1),
+                padding=(0, 0),
+                layout="NCHW",
+                count_include_pad=False,
+                prefix="avgpool2d_2_",
             )
             self.conv2d_3 = nn.Conv2D(
                 channels=16,
@@ -352,8 +360,17 @@ class Stride(gluon.HybridBlock):
         x = F.LeakyReLU(x, act_type="leaky", slope=0.1)
         x = self.conv2d_2(x)
         x = F.LeakyReLU(x, act_type="gelu")  # exact GELU: x * Phi(x), with erf
+        # asymmetric TF 'same' padding with -inf, so that padding never wins the max
+        x = F.pad(x, mode="constant", pad_width=(0, 0, 0, 0, 0, 1, 0, 1), constant_value=-np.inf)
         x = self.maxpool2d_1(x)
         x = self.avgpool2d_1(x)
+        # asymmetric TF 'same' padding: average over the real cells of each window only
+        # (mean of the zero-padded input / mean of a zero-padded mask of ones)
+        valid = F.pad(
+            F.ones_like(x), mode="constant", pad_width=(0, 0, 0, 0, 0, 1, 0, 1), constant_value=0.0
+        )
+        x = F.pad(x, mode="constant", pad_width=(0, 0, 0, 0, 0, 1, 0, 1), constant_value=0.0)
+        x = self.avgpool2d_2(x) / self.avgpool2d_2(valid)
         # TF 'same' padding, asymmetric here (the odd cell at the end): pad, then a valid conv
         x = F.pad(x, mode="constant", pad_width=(0, 0, 0, 0, 0, 1, 0, 1), constant_value=0.0)
         x = self.conv2d_3(x)

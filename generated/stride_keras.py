@@ -297,18 +297,25 @@ def build_model():
                 name="conv2d_2",
             ),
             keras.layers.MaxPooling2D(
-                pool_size=(3, 3),
-                strides=(2, 2),
+                pool_size=(2, 2),
+                strides=(1, 1),
                 padding="same",
                 data_format="channels_last",
                 name="maxpool2d_1",
             ),
             keras.layers.AveragePooling2D(
-                pool_size=(2, 2),
+                pool_size=(3, 3),
                 strides=(2, 2),
                 padding="same",
                 data_format="channels_last",
                 name="avgpool2d_1",
+            ),
+            keras.layers.AveragePooling2D(
+                pool_size=(2, 2),
+                strides=(1, 1),
+                padding="same",
+                data_format="channels_last",
+                name="avgpool2d_2",
             ),
             keras.layers.Conv2D(
                 filters=16,

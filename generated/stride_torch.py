@@ -271,10 +271,11 @@ class StrideNet(nn.Module):
         self.conv2d_1 = nn.Conv2d(1, 8, kernel_size=3, stride=2, padding=0)
         self.batchnorm_1 = BatchNorm(8, momentum=0.1, eps=0.001, center=True, scale=True)
         self.conv2d_2 = nn.Conv2d(8, 16, kernel_size=4, stride=2, padding=1)
-        self.maxpool2d_1 = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.maxpool2d_1 = nn.MaxPool2d(kernel_size=2, stride=1, padding=0)
         self.avgpool2d_1 = nn.AvgPool2d(
-            kernel_size=2, stride=2, padding=0, count_include_pad=False
+            kernel_size=3, stride=2, padding=1, count_include_pad=False
         )
+        self.avgpool2d_2 = nn.AvgPool2d(kernel_size=2, stride=1, padding=0)
         self.conv2d_3 = nn.Conv2d(16, 16, kernel_size=2, stride=1, padding=0)
         self.dense_1 = nn.Linear(16, 10)
         self.reset_parameters()
@@ -301,8 +302,12 @@ class StrideNet(nn.Module):
         x = self.batchnorm_1(x)
         x = F.leaky_relu(x, negative_slope=0.1)
         x = F.gelu(self.conv2d_2(x), approximate="none")
+        x = F.pad(x, (0, 1, 0, 1), value=float("-inf"))  # TF "same": padding never wins
         x = self.maxpool2d_1(x)
         x = self.avgpool2d_1(x)
+        # TF "same" with the odd cell after: zero-pad, then divide by the share of real cells
+        inside = self.avgpool2d_2(F.pad(torch.ones_like(x[:1, :1]), (0, 1, 0, 1)))
+        x = self.avgpool2d_2(F.pad(x, (0, 1, 0, 1))) / inside
         x = F.pad(x, (0, 1, 0, 1))  # TF "same": the odd extra cell goes after
         x = F.elu(self.conv2d_3(x), alpha=1.0)
         x = x.mean(dim=(2, 3))
