@@ -71,3 +71,28 @@ def test_outputs_agree_across_targets(spec, modules):
     for a, b in itertools.combinations(TARGETS, 2):
         diff = float(np.max(np.abs(outputs[a] - outputs[b])))
         assert diff < ATOL_FLOAT32, f"{a} vs {b}: max abs diff {diff:.3g}"
+
+
+@pytest.mark.parametrize(("spec", "target"), CASES)
+def test_initialisers_follow_the_ir(spec, target, modules):
+    """glorot_uniform kernels (bounds and spread), zero biases, BatchNorm 1/0 in every target."""
+    program = program_of(spec)
+    module = modules(spec, target)
+    module.set_seed(0)
+    weights = module.export_weights(module.build_model())
+    for weight in program.weights:
+        value = weights[weight.name].astype(np.float64)
+        if weight.initializer == "glorot_uniform":
+            fan_in = int(np.prod(weight.shape[:-1]))
+            fan_out = weight.shape[-1] * (
+                int(np.prod(weight.shape[:-2])) if len(weight.shape) > 2 else 1
+            )
+            limit = np.sqrt(6.0 / (fan_in + fan_out))
+            assert np.abs(value).max() <= limit + 1e-6, weight.name
+            if value.size >= 100:  # U(-a, a) has standard deviation a / sqrt(3)
+                assert abs(value.std() - limit / np.sqrt(3)) < 0.15 * limit, weight.name
+        elif weight.initializer in ("zeros", "ones"):
+            expected = 0.0 if weight.initializer == "zeros" else 1.0
+            np.testing.assert_array_equal(
+                value, np.full(weight.shape, expected), err_msg=weight.name
+            )
