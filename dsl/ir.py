@@ -598,6 +598,14 @@ class Spec(Node):
 # --- the analysed program (output of dsl.infer) ---
 
 
+# What the IR's initialisers mean (Keras' definitions): "uniform" (embedding tables) draws
+# from U(-EMBEDDING_UNIFORM_LIMIT, EMBEDDING_UNIFORM_LIMIT); glorot_normal/he_normal draw from
+# a normal truncated at 2 standard deviations, whose stddev is divided by
+# TRUNCATED_NORMAL_STDDEV (the stddev of a unit normal truncated at +-2) to keep the variance.
+EMBEDDING_UNIFORM_LIMIT = 0.05
+TRUNCATED_NORMAL_STDDEV = 0.87962566103423978
+
+
 class Weight(BaseModel):
     """One parameter array in the canonical layout (channels-last, HWIO, (in, out))."""
 
@@ -614,6 +622,16 @@ class Weight(BaseModel):
         for dim in self.shape:
             size *= dim
         return size
+
+    @property
+    def fans(self) -> tuple[int, int]:
+        """(fan_in, fan_out) as Keras counts them: a kernel's spatial size multiplies both."""
+        if len(self.shape) == 1:
+            return self.shape[0], self.shape[0]
+        receptive = 1
+        for dim in self.shape[:-2]:
+            receptive *= dim
+        return self.shape[-2] * receptive, self.shape[-1] * receptive
 
 
 class LayerInfo(BaseModel):

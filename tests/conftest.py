@@ -66,8 +66,7 @@ def random_weights(program: ir.Program, seed: int = 0) -> dict[str, np.ndarray]:
         if weight.name.endswith("moving_variance"):
             value = rng.uniform(0.5, 1.5, shape)
         elif len(shape) >= 2:
-            fan_in = int(np.prod(shape[:-1]))
-            fan_out = shape[-1] * (int(np.prod(shape[:-2])) if len(shape) > 2 else 1)
+            fan_in, fan_out = weight.fans
             limit = np.sqrt(6.0 / (fan_in + fan_out))
             value = rng.uniform(-limit, limit, shape)
         else:

@@ -83,10 +83,7 @@ def test_initialisers_follow_the_ir(spec, target, modules):
     for weight in program.weights:
         value = weights[weight.name].astype(np.float64)
         if weight.initializer == "glorot_uniform":
-            fan_in = int(np.prod(weight.shape[:-1]))
-            fan_out = weight.shape[-1] * (
-                int(np.prod(weight.shape[:-2])) if len(weight.shape) > 2 else 1
-            )
+            fan_in, fan_out = weight.fans
             limit = np.sqrt(6.0 / (fan_in + fan_out))
             assert np.abs(value).max() <= limit + 1e-6, weight.name
             if value.size >= 100:  # U(-a, a) has standard deviation a / sqrt(3)

@@ -50,7 +50,7 @@ INITIALIZERS: dict[str, tuple[str, str, dict[str, Any]]] = {
     ),
     "zeros": ("ZEROS", "Zero", {}),
     "ones": ("ONES", "One", {}),
-    "uniform": ("UNIFORM", "Uniform", {"scale": 0.05}),  # Keras' embedding default
+    "uniform": ("UNIFORM", "Uniform", {"scale": ir.EMBEDDING_UNIFORM_LIMIT}),
 }
 
 # canonical parameter -> (Gluon Parameter attribute, constructor keyword of its initialiser)

@@ -24,7 +24,6 @@ View = SimpleNamespace
 # initializers drawn from the generator (the rest are tf.zeros / tf.ones)
 RANDOM_INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "uniform")
 FAN_INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal")
-EMBEDDING_LIMIT = 0.05  # Keras' "uniform" embedding initializer: U(-0.05, 0.05)
 
 OPTIMIZER_CLASSES = {
     "sgd": "SGD",
@@ -208,7 +207,8 @@ def context(program: ir.Program) -> dict[str, Any]:
         "initializers": [name for name in RANDOM_INITIALIZERS if name in used],
         "uses_fans": bool(used & set(FAN_INITIALIZERS)),
         "truncated_normal": bool(used & {"glorot_normal", "he_normal"}),
-        "embedding_limit": EMBEDDING_LIMIT if "uniform" in used else None,
+        "embedding_limit": ir.EMBEDDING_UNIFORM_LIMIT if "uniform" in used else None,
+        "truncated_normal_stddev": ir.TRUNCATED_NORMAL_STDDEV,
         "uses_batchnorm": "batchnorm" in kinds,
         "uses_embedding": "embedding" in kinds,
         "activate": train is not None and not program.loss_from_logits,

@@ -15,11 +15,6 @@ from typing import Any
 from dsl import ir
 from dsl.targets import Target
 
-# Keras' truncated normal is cut at two standard deviations; this rescales its stddev so the
-# truncated distribution keeps the variance the initialiser asks for.
-_TRUNCATED_STDDEV = 0.87962566103423978
-_EMBEDDING_LIMIT = 0.05  # Keras' "uniform" embedding initialiser: U(-0.05, 0.05)
-
 
 @dataclass(frozen=True)
 class Call:
@@ -136,26 +131,19 @@ def _activation(op: ir.Node, channels_first: bool = True) -> Call | None:
     return Call(f"F.{kind}")  # relu, selu, silu: no parameters
 
 
-def _keras_fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """Keras' compute_fans on a canonical shape."""
-    if len(shape) == 1:
-        return shape[0], shape[0]
-    receptive = math.prod(shape[:-2])
-    return shape[-2] * receptive, shape[-1] * receptive
-
-
 def _init_call(weight: ir.Weight) -> Call:
     """The torch initialiser equal to the IR's (Keras') for this canonical shape."""
     init, shape = weight.initializer, weight.shape
-    fan_in, fan_out = _keras_fans(shape)
+    fan_in, fan_out = weight.fans
     if init in ("zeros", "ones"):
         return Call(f"nn.init.{init}_")
     if init == "uniform":
-        return Call("nn.init.uniform_", kwargs={"a": -_EMBEDDING_LIMIT, "b": _EMBEDDING_LIMIT})
+        limit = ir.EMBEDDING_UNIFORM_LIMIT
+        return Call("nn.init.uniform_", kwargs={"a": -limit, "b": limit})
     if init.endswith("_normal"):
         fans = fan_in if init == "he_normal" else (fan_in + fan_out) / 2
         scale = 2.0 if init == "he_normal" else 1.0
-        std = math.sqrt(scale / fans) / _TRUNCATED_STDDEV
+        std = math.sqrt(scale / fans) / ir.TRUNCATED_NORMAL_STDDEV
         return Call("nn.init.trunc_normal_", kwargs={"std": std, "a": -2 * std, "b": 2 * std})
     if len(shape) >= 2:  # torch's fans equal Keras' for (out, in, *spatial) tensors
         if init == "glorot_uniform":
