@@ -42,9 +42,7 @@ def main() -> None:
         package = work / "generated"
         chosen = targets.select(args.targets)
         outputs = codegen.plan([codegen.load_program(SPEC)], chosen, package)
-        codegen.ensure_package(package)
-        for path, text in outputs:
-            codegen.write_atomic(path, text)
+        codegen.write_package(outputs, package)
         for target, (path, _) in zip(chosen, outputs):
             report = work / f"{target.name}.json"
             command = [sys.executable, "-m", f"generated.{path.stem}", "train", "--epochs", "1"]

@@ -118,9 +118,7 @@ def cmd_gen(args: argparse.Namespace) -> int:
         for path in stale:
             _say(f"stale: {path} (run `nndsl gen` to regenerate)")
         return EXIT_STALE if stale else EXIT_OK
-    codegen.ensure_package(out_dir)
-    for path, text in outputs:
-        codegen.write_atomic(path, text)
+    for path in codegen.write_package(outputs, out_dir):
         print(f"wrote {path}")
     return EXIT_OK
 

@@ -117,10 +117,15 @@ def load_program(path: Path) -> tuple[ir.Program, str]:
         raise
 
 
-def generate(spec_paths: list[Path], targets: list[Target], out_dir: Path) -> list[Path]:
-    """Render everything first, then write each file atomically; return the paths."""
-    outputs = plan([load_program(p) for p in spec_paths], targets, out_dir)
+def write_package(outputs: list[tuple[Path, str]], out_dir: Path) -> list[Path]:
+    """Write planned outputs atomically into the package `out_dir`; return the paths."""
     ensure_package(out_dir)
     for path, text in outputs:
         write_atomic(path, text)
     return [path for path, _ in outputs]
+
+
+def generate(spec_paths: list[Path], targets: list[Target], out_dir: Path) -> list[Path]:
+    """Render everything first, then write each file atomically; return the paths."""
+    outputs = plan([load_program(p) for p in spec_paths], targets, out_dir)
+    return write_package(outputs, out_dir)

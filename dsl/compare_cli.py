@@ -28,9 +28,7 @@ def compare(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     package = out_dir / "generated"
     outputs = codegen.plan([(program, spec_file)], chosen, package)
-    codegen.ensure_package(package)
-    for path, text in outputs:
-        codegen.write_atomic(path, text)
+    codegen.write_package(outputs, package)
     jobs = [
         CompareJob(target=t.name, module=f"generated.{path.stem}", cwd=out_dir.resolve())
         for t, (path, _) in zip(chosen, outputs)
