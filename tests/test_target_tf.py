@@ -25,6 +25,7 @@ import pytest
 from dsl import codegen, ir
 from dsl.infer import analyse
 from dsl.parser import parse
+from tests.conftest import import_generated, program_of
 
 tf = pytest.importorskip("tensorflow")
 
@@ -92,25 +93,13 @@ def program_from(text: str, name: str = "spec.nn") -> ir.Program:
     return analyse(parse(text, name), source=name)
 
 
-def program_of(path: Path) -> ir.Program:
-    return program_from(path.read_text(), str(path))
-
-
 def render(program: ir.Program) -> str:
     return codegen.render(program, TARGET, f"specs/{program.name}.nn")
 
 
 def load_module(program: ir.Program, folder: Path) -> ModuleType:
-    """Render, write and import a generated module under a unique name."""
-    text = render(program)
-    name = f"{program.name}_tf_{abs(hash(text)) % 10**8}"
-    path = folder / f"{name}.py"
-    path.write_text(text)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    """Render, write and import a generated tf module under a unique name."""
+    return import_generated(program, "tf", folder)
 
 
 @pytest.fixture(scope="module")
