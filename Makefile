@@ -12,13 +12,12 @@ EPOCHS ?= 1
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
 
-# the package itself is reinstalled (not editable) every time: this proves the wheel ships
-# its grammar and templates, and keeps the `nndsl` command in step with the tree
+# an editable install: dsl/ is imported as `nndsl` and edits take effect at once
+# (tests/test_wheel.py builds the wheel and checks that it ships grammar and templates)
 setup: $(VENV)/.installed
-	$(PY) -m pip install --quiet --no-deps --force-reinstall .
 
 data: setup
 	$(NNDSL) data fetch mnist

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from dsl import codegen, targets
+from nndsl import codegen, targets
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE.parent / "specs" / "cnn.nn"

@@ -1,5 +1,5 @@
 """`python -m dsl` runs the nndsl command line."""
 
-from dsl.cli import run
+from nndsl.cli import run
 
 run()

@@ -9,8 +9,8 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from dsl import __version__
-from dsl.errors import DslError
+from nndsl import __version__
+from nndsl.errors import DslError
 
 EXIT_OK, EXIT_STALE, EXIT_USAGE = 0, 1, 2
 
@@ -33,7 +33,7 @@ def _spec_files(paths: list[str]) -> Iterator[Path]:
 
 
 def _load(path: Path):
-    from dsl.codegen import load_program
+    from nndsl.codegen import load_program
 
     return load_program(path)
 
@@ -56,7 +56,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from dsl.summary import summary
+    from nndsl.summary import summary
 
     for path in _spec_files(args.files):
         program, _ = _load(path)
@@ -71,16 +71,16 @@ def cmd_ir(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from dsl import ir
+    from nndsl import ir
 
     print(json.dumps(ir.Spec.model_json_schema(), indent=2))
     return EXIT_OK
 
 
 def cmd_fmt(args: argparse.Namespace) -> int:
-    from dsl.codegen import write_atomic
-    from dsl.fmt import format_text
-    from dsl.parser import read_spec
+    from nndsl.codegen import write_atomic
+    from nndsl.fmt import format_text
+    from nndsl.parser import read_spec
 
     changed = []
     for path in _spec_files(args.files):
@@ -103,7 +103,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
 
 
 def cmd_gen(args: argparse.Namespace) -> int:
-    from dsl import codegen, targets
+    from nndsl import codegen, targets
 
     chosen = targets.select(args.target)
     programs = [_load(p) for p in _spec_files(args.specs)]
@@ -124,19 +124,19 @@ def cmd_gen(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from dsl.data import fetch_command
+    from nndsl.data import fetch_command
 
     return fetch_command(args.name, Path(args.data_dir) if args.data_dir else None)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from dsl.compare_cli import compare
+    from nndsl.compare_cli import compare
 
     return compare(args)
 
 
 def cmd_targets(args: argparse.Namespace) -> int:
-    from dsl.targets import registry
+    from nndsl.targets import registry
 
     for target in registry().values():
         print(f"{target.name:<8} {target.description}")
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except Exception as err:  # noqa: BLE001 - one line for users, traceback on request
-        from dsl.data import DataError
+        from nndsl.data import DataError
 
         if isinstance(err, DataError):
             _say(f"nndsl: error: {err}")

@@ -11,12 +11,20 @@ from pathlib import Path
 import black
 import jinja2
 
-from dsl import ir, literals
-from dsl.context import common_context
-from dsl.errors import DslError
-from dsl.targets import Target, check_supported
+from nndsl import ir, literals
+from nndsl.context import common_context
+from nndsl.errors import DslError
+from nndsl.targets import Target, check_supported
 
-TEMPLATES = Path(__file__).with_name("templates")
+
+def _templates() -> Path:
+    """Installed, the templates ship inside the package; in the source tree they are the
+    top-level templates/ folder beside dsl/."""
+    inside = Path(__file__).with_name("templates")
+    return inside if inside.is_dir() else Path(__file__).parent.parent / "templates"
+
+
+TEMPLATES = _templates()
 BLACK_MODE = black.Mode(line_length=99, target_versions={black.TargetVersion.PY310})
 
 
@@ -106,8 +114,8 @@ def plan(
 
 def load_program(path: Path) -> tuple[ir.Program, str]:
     """Read, parse and analyse one spec file; DslError on any problem."""
-    from dsl.infer import analyse
-    from dsl.parser import parse, read_spec
+    from nndsl.infer import analyse
+    from nndsl.parser import parse, read_spec
 
     file, text = read_spec(path)
     try:

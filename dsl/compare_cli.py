@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from dsl import codegen, targets
-from dsl.compare import CompareJob, format_table, run_compare, write_results
-from dsl.errors import DslError
+from nndsl import codegen, targets
+from nndsl.compare import CompareJob, format_table, run_compare, write_results
+from nndsl.errors import DslError
 
 
 def _progress(message: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dsl import __version__, ir
+from nndsl import __version__, ir
 
 LABEL_ENCODING = {
     "categorical_crossentropy": "one_hot",

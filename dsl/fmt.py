@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from lark import Token
 
-from dsl.parser import Call, Items, Keyword, Literal, Name, Syntax, Value, parse_syntax
+from nndsl.parser import Call, Items, Keyword, Literal, Name, Syntax, Value, parse_syntax
 
 INDENT = "    "
 

@@ -6,8 +6,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from dsl import ir, shapes
-from dsl.errors import DslError
+from nndsl import ir, shapes
+from nndsl.errors import DslError
 
 Shape = tuple[int, ...]
 Weights = tuple[ir.Weight, ...]

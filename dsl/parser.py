@@ -15,8 +15,8 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 from pydantic import ValidationError
 
-from dsl import ir
-from dsl.errors import DslError, Span, did_you_mean
+from nndsl import ir
+from nndsl.errors import DslError, Span, did_you_mean
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
 MAX_INT = 2**31 - 1

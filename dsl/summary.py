@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dsl import ir
+from nndsl import ir
 
 WIDTHS = (32, 26, 12)  # minimum column widths; a longer cell widens its column
 

@@ -24,7 +24,7 @@ from pydantic_core import PydanticUndefined
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dsl import ir  # noqa: E402
+from nndsl import ir  # noqa: E402
 
 SHAPES = {
     "dense": ("(..., n)", "(..., units)"),

@@ -16,12 +16,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PARITY = ["tests/test_parity.py::test_outputs_agree_across_targets"]
 STEP = ["tests/test_step_parity.py"]
-TORCH = "dsl/templates/torch/target.py"
+TORCH = "dsl/targets/torch.py"
 
 MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("torch BatchNorm momentum copied literally", TORCH,
      '"momentum": round(1.0 - op.momentum, 12)', '"momentum": op.momentum', STEP),
-    ("torch max-pool pads with 0 instead of -inf", "dsl/templates/torch/layers.j2",
+    ("torch max-pool pads with 0 instead of -inf", "templates/torch/layers.j2",
      'value=float("-inf")', "value=0.0", PARITY),
     ("torch avg-pool counts padding", TORCH,
      'kwargs["count_include_pad"] = False', 'kwargs["count_include_pad"] = True', PARITY),
@@ -29,7 +29,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      'kwargs={"negative_slope": op.negative_slope}', "kwargs={}", PARITY),
     ("torch gelu tanh approximation", TORCH,
      '"tanh" if op.approximate else "none"', '"tanh"', PARITY),
-    ("torch flatten in NCHW order", "dsl/templates/torch/module.py.j2",
+    ("torch flatten in NCHW order", "templates/torch/module.py.j2",
      "        x = x.permute{{ layer.to_last | lit }}  # channels-last: the canonical order\n",
      "", PARITY),
     ("torch loss summed, not averaged", TORCH,
@@ -37,21 +37,21 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("torch glorot init replaced by torch's default", TORCH,
      'Call("nn.init.xavier_uniform_", kwargs={"gain": 1.0})',
      'Call("nn.init.kaiming_uniform_", kwargs={"a": 5**0.5})', ["tests/test_target_torch.py"]),
-    ("torch Adam with torch's epsilon placement", "dsl/templates/torch/training.j2",
+    ("torch Adam with torch's epsilon placement", "templates/torch/training.j2",
      'state["v"].sqrt().add_(group["eps"])',
      'state["v"].sqrt().add_(group["eps"] * (1 - beta_2**t) ** 0.5)',
      ["tests/test_target_torch.py"]),
-    ("gluon Trainer.step(batch) rescaling", "dsl/templates/gluon/module.py.j2",
+    ("gluon Trainer.step(batch) rescaling", "templates/gluon/module.py.j2",
      "    trainer.step(1)", "    trainer.step(len(x))", STEP),
-    ("gluon max-pool pads with 0 instead of -inf", "dsl/templates/gluon/layers.j2",
+    ("gluon max-pool pads with 0 instead of -inf", "templates/gluon/layers.j2",
      '_padded(step.pad, "-np.inf", "x")', '_padded(step.pad, "0.0", "x")', PARITY),
-    ("gluon BatchNorm epsilon left to MXNet", "dsl/templates/gluon/target.py",
+    ("gluon BatchNorm epsilon left to MXNet", "dsl/targets/gluon.py",
      '        "epsilon": op.epsilon,\n', "", PARITY),
-    ("tf BatchNorm momentum inverted", "dsl/templates/tf/target.py",
+    ("tf BatchNorm momentum inverted", "dsl/targets/tf.py",
      "        momentum=op.momentum,", "        momentum=round(1.0 - op.momentum, 12),", STEP),
-    ("keras BatchNorm momentum inverted", "dsl/templates/keras/target.py",
+    ("keras BatchNorm momentum inverted", "dsl/targets/keras.py",
      '"momentum": op.momentum,', '"momentum": round(1.0 - op.momentum, 12),', STEP),
-    ("keras loss on probabilities (from_logits off)", "dsl/templates/keras/target.py",
+    ("keras loss on probabilities (from_logits off)", "dsl/targets/keras.py",
      'constants = {"from_logits": "FROM_LOGITS"} if takes_logits else {}', "constants = {}",
      STEP),
 ]  # fmt: skip

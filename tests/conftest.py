@@ -10,9 +10,9 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from dsl import codegen, ir, targets
-from dsl.infer import analyse
-from dsl.parser import parse
+from nndsl import codegen, ir, targets
+from nndsl.infer import analyse
+from nndsl.parser import parse
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "specs").glob("*.nn"))

@@ -9,11 +9,11 @@ import sys
 import black
 import pytest
 
-from dsl import codegen, ir, targets
-from dsl.cli import main
-from dsl.errors import DslError
-from dsl.infer import analyse
-from dsl.parser import parse
+from nndsl import codegen, ir, targets
+from nndsl.cli import main
+from nndsl.errors import DslError
+from nndsl.infer import analyse
+from nndsl.parser import parse
 from tests.conftest import ROOT, SPECS, TARGETS, program_of
 
 CASES = [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dsl.compare import CompareJob, format_table, run_compare, write_results
+from nndsl.compare import CompareJob, format_table, run_compare, write_results
 
 GOOD = """
 import argparse, json, sys

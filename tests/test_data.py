@@ -16,8 +16,8 @@ import jinja2
 import numpy as np
 import pytest
 
-from dsl import data
-from dsl.data import (
+from nndsl import data
+from nndsl.data import (
     DataError,
     LocalDirSource,
     MirrorSource,
@@ -288,7 +288,7 @@ def loaders(template_source: str) -> dict:
 
 def test_partial_is_literal_python(template_source: str) -> None:
     assert template_source == (TEMPLATES / "_common" / "data.py.j2").read_text()
-    for token in ("{{", "{%", "{#", "import dsl", "from dsl", "torch", "tensorflow"):
+    for token in ("{{", "{%", "{#", "import nndsl", "from nndsl", "torch", "tensorflow"):
         assert token not in template_source
 
 

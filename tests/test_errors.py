@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dsl.cli import main
+from nndsl.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 ERRORS = ROOT / "tests" / "specs" / "errors"

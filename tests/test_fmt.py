@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from dsl.cli import main
-from dsl.fmt import format_text
-from dsl.parser import parse, parse_syntax
+from nndsl.cli import main
+from nndsl.fmt import format_text
+from nndsl.parser import parse, parse_syntax
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "specs").glob("*.nn"))

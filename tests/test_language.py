@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from dsl import ir, shapes
-from dsl.cli import main
-from dsl.errors import DslError
-from dsl.infer import analyse
-from dsl.parser import parse
+from nndsl import ir, shapes
+from nndsl.cli import main
+from nndsl.errors import DslError
+from nndsl.infer import analyse
+from nndsl.parser import parse
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -552,7 +552,7 @@ def test_summary_columns_never_run_together(
 
 def test_summary_imports_no_framework() -> None:
     code = (
-        "import sys; from dsl.cli import main; main(['summary', 'specs/cnn.nn']);"
+        "import sys; from nndsl.cli import main; main(['summary', 'specs/cnn.nn']);"
         " loaded = {'torch', 'tensorflow', 'keras', 'mxnet', 'jax'} & set(sys.modules);"
         " assert not loaded, loaded"
     )

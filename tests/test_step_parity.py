@@ -15,8 +15,8 @@ import itertools
 import numpy as np
 import pytest
 
-from dsl.infer import analyse
-from dsl.parser import parse
+from nndsl.infer import analyse
+from nndsl.parser import parse
 from tests.conftest import TARGETS, import_generated, random_weights
 
 STEPS = 3

@@ -15,9 +15,9 @@ import black
 import numpy as np
 import pytest
 
-from dsl import codegen, ir, targets
-from dsl.infer import analyse
-from dsl.parser import parse
+from nndsl import codegen, ir, targets
+from nndsl.infer import analyse
+from nndsl.parser import parse
 from tests.conftest import ROOT, SPECS, import_generated, program_of, random_weights
 
 TARGET = "gluon"

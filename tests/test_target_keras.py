@@ -20,10 +20,10 @@ import black
 import numpy as np
 import pytest
 
-from dsl import codegen, ir
-from dsl.data import MNIST_FILES, default_data_dir
-from dsl.infer import analyse
-from dsl.parser import parse
+from nndsl import codegen, ir
+from nndsl.data import MNIST_FILES, default_data_dir
+from nndsl.infer import analyse
+from nndsl.parser import parse
 from tests.conftest import (
     ROOT,
     SPECS,
@@ -35,7 +35,7 @@ from tests.conftest import (
 
 pytest.importorskip("keras")
 
-TARGET = importlib.import_module("dsl.templates.keras.target").TARGET
+TARGET = importlib.import_module("nndsl.targets.keras.target").TARGET
 ATOL = 1e-5
 NUMERIC_SPECS = ("cnn", "lenet5", "mlp", "stride")
 

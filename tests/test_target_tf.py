@@ -22,14 +22,14 @@ import black
 import numpy as np
 import pytest
 
-from dsl import codegen, ir
-from dsl.infer import analyse
-from dsl.parser import parse
+from nndsl import codegen, ir
+from nndsl.infer import analyse
+from nndsl.parser import parse
 from tests.conftest import import_generated, program_of
 
 tf = pytest.importorskip("tensorflow")
 
-TARGET = importlib.import_module("dsl.templates.tf.target").TARGET
+TARGET = importlib.import_module("nndsl.targets.tf.target").TARGET
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "specs").glob("*.nn"))
 NUMERIC_SPECS = ("cnn", "lenet5", "mlp", "stride")
@@ -618,7 +618,7 @@ def test_spec_without_train_section(tmp_path):
 
 
 def test_every_ir_kind_is_rendered():
-    from dsl.targets import ir_kinds
+    from nndsl.targets import ir_kinds
 
     assert ir_kinds() <= TARGET.kinds and not TARGET.unsupported
 

@@ -19,12 +19,12 @@ import black
 import numpy as np
 import pytest
 
-from dsl import codegen, ir
-from dsl.infer import analyse
-from dsl.parser import parse
+from nndsl import codegen, ir
+from nndsl.infer import analyse
+from nndsl.parser import parse
 from tests.conftest import ROOT, SPECS, program_of, random_inputs, random_weights
 
-TARGET = importlib.import_module("dsl.templates.torch.target").TARGET
+TARGET = importlib.import_module("nndsl.targets.torch.target").TARGET
 PYTHON = sys.executable
 ATOL_FLOAT32 = 1e-5
 

@@ -13,7 +13,7 @@ import os
 import numpy as np
 import pytest
 
-from dsl.data import MNIST_FILES, default_data_dir
+from nndsl.data import MNIST_FILES, default_data_dir
 from tests.conftest import ROOT, TARGETS
 
 FLOORS = {"cnn": 0.97, "mlp": 0.91}

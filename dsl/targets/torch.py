@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dsl import ir
-from dsl.targets import Target
+from nndsl import ir
+from nndsl.targets import Target
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from dsl import ir
-from dsl.literals import camel
-from dsl.targets import Target
+from nndsl import ir
+from nndsl.literals import camel
+from nndsl.targets import Target
 
 View = SimpleNamespace
 

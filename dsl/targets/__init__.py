@@ -1,7 +1,7 @@
-"""The target registry: one entry per framework, each a folder under dsl/templates/.
+"""The target registry: one entry per framework.
 
-Adding a target is one folder `dsl/templates/<name>/` (a `module.py.j2` template and a
-`target.py` defining `TARGET`) plus one line in `_NAMES` below.
+A target is a view table `dsl/targets/<name>.py` defining `TARGET`, a template folder
+`templates/<name>/`, and one line in `_NAMES` below.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from dsl import ir
-from dsl.errors import DslError, did_you_mean
+from nndsl import ir
+from nndsl.errors import DslError, did_you_mean
 
 _NAMES = ("keras", "torch", "tf", "gluon")
 
@@ -37,9 +37,7 @@ class Target:
 @cache
 def registry() -> dict[str, Target]:
     """All targets by name, in a fixed order."""
-    return {
-        name: importlib.import_module(f"dsl.templates.{name}.target").TARGET for name in _NAMES
-    }
+    return {name: importlib.import_module(f"nndsl.targets.{name}").TARGET for name in _NAMES}
 
 
 def get(name: str) -> Target:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dsl import ir
-from dsl.context import LABEL_ENCODING
-from dsl.targets import Target
+from nndsl import ir
+from nndsl.context import LABEL_ENCODING
+from nndsl.targets import Target
 
 View = dict[str, Any]
 CHANNELS_LAST = {"data_format": "channels_last"}

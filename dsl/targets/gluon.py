@@ -12,8 +12,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from dsl import ir
-from dsl.targets import Target, ir_kinds
+from nndsl import ir
+from nndsl.targets import Target, ir_kinds
 
 View = dict[str, Any]
 

@@ -1,1 +1,0 @@
-"""MXNet Gluon target: HybridBlock models trained with gluon.Trainer."""

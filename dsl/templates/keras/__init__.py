@@ -1,1 +1,0 @@
-"""The Keras 3 target (TensorFlow backend)."""

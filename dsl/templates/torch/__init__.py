@@ -1,1 +1,0 @@
-"""The PyTorch target: templates and the view computed from the IR."""
