@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from nndsl import __version__
-from nndsl.errors import DslError
+from nndsl.errors import NndslError, SpecError
 
 EXIT_OK, EXIT_STALE, EXIT_USAGE = 0, 1, 2
 
@@ -26,7 +26,7 @@ def _spec_files(paths: list[str]) -> Iterator[Path]:
         if path.is_dir():
             found = sorted(path.rglob("*.nn"))
             if not found:
-                raise DslError("no .nn spec files in this folder", file=name)
+                raise SpecError("no .nn spec files in this folder", file=name)
             yield from found
         else:
             yield path
@@ -38,14 +38,30 @@ def _load(path: Path):
     return load_program(path)
 
 
+def _list_layers() -> None:
+    """Every layer with its signature: positional arguments first, then name=default."""
+    from nndsl import ir
+    from nndsl.docs import signature
+
+    for cls in ir.LAYERS.values():
+        print(
+            f"{signature(cls, markdown=False)}\n    {(cls.__doc__ or '').strip().splitlines()[0]}"
+        )
+
+
 def cmd_check(args: argparse.Namespace) -> int:
+    if args.list_layers:
+        _list_layers()
+        return EXIT_OK
+    if not args.files:
+        raise NndslError("check needs spec files or folders (or --list-layers)")
     failures = 0
     count = 0
     for path in _spec_files(args.files):
         count += 1
         try:
             _load(path)
-        except DslError as err:
+        except SpecError as err:
             failures += 1
             _say(err.format())
     if failures:
@@ -66,7 +82,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_ir(args: argparse.Namespace) -> int:
     program, _ = _load(Path(args.file))
-    print(program.model_dump_json(indent=2, exclude={"layers": {"__all__": {"op": {"span"}}}}))
+    print(program.model_dump_json(indent=2, exclude={"nodes": {"__all__": {"op": {"span"}}}}))
     return EXIT_OK
 
 
@@ -80,14 +96,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_fmt(args: argparse.Namespace) -> int:
     from nndsl.codegen import write_atomic
     from nndsl.fmt import format_text
-    from nndsl.parser import read_spec
+    from nndsl.syntax import read_spec
 
     changed = []
     for path in _spec_files(args.files):
         file, text = read_spec(path)
         try:
             pretty = format_text(text, file)
-        except DslError as err:
+        except SpecError as err:
             err.source = text
             raise
         if pretty != text:
@@ -107,19 +123,27 @@ def cmd_gen(args: argparse.Namespace) -> int:
 
     chosen = targets.select(args.target)
     programs = [_load(p) for p in _spec_files(args.specs)]
-    out_dir = Path(args.output)
     if args.output == "-":
-        for _, text in codegen.plan(programs, chosen, Path(".")):
-            sys.stdout.write(text)
+        if len(programs) != 1 or len(chosen) != 1:
+            raise NndslError(
+                "-o - prints one module: give one spec and one --target"
+                f" (got {len(programs)} spec(s), {len(chosen)} target(s))"
+            )
+        (program, spec_file), target = programs[0], chosen[0]
+        sys.stdout.write(codegen.render(program, target, spec_file, standalone=True))
         return EXIT_OK
+    out_dir = Path(args.output)
     outputs = codegen.plan(programs, chosen, out_dir)
     if args.check:
         stale = [p for p, text in outputs if not p.exists() or p.read_text("utf-8") != text]
         for path in stale:
             _say(f"stale: {path} (run `nndsl gen` to regenerate)")
         return EXIT_STALE if stale else EXIT_OK
-    for path in codegen.write_package(outputs, out_dir):
+    written = codegen.write_package(outputs, out_dir)
+    for path in written:
         print(f"wrote {path}")
+    if not written:
+        print(f"{out_dir}: up to date ({len(outputs)} files)")
     return EXIT_OK
 
 
@@ -156,7 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     sub = add("check", cmd_check, "check spec files (or folders of them) for errors")
-    sub.add_argument("files", nargs="+", metavar="FILE")
+    sub.add_argument("files", nargs="*", metavar="FILE")
+    sub.add_argument(
+        "--list-layers", action="store_true", help="list the layers and their arguments"
+    )
     sub = add("summary", cmd_summary, "print a Keras-like table of layers, shapes and params")
     sub.add_argument("files", nargs="+", metavar="FILE")
     sub = add("ir", cmd_ir, "print the analysed IR of a spec as JSON")
@@ -167,7 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--check", action="store_true", help="exit 1 if a file would change")
     sub = add("gen", cmd_gen, "generate framework code from specs")
     sub.add_argument("specs", nargs="+", metavar="SPEC")
-    sub.add_argument("--target", "-t", default="all", help="keras, torch, tf, gluon or all")
+    sub.add_argument(
+        "--target",
+        "--targets",
+        "-t",
+        default="all",
+        help="a target, a comma-separated list, or all (the default)",
+    )
     sub.add_argument("-o", "--output", default="generated", help="folder, or - for stdout")
     sub.add_argument("--check", action="store_true", help="exit 1 naming stale files")
     sub = add("data", cmd_data, "manage datasets")
@@ -192,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except DslError as err:
+    except NndslError as err:
         _say(err.format())
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -1,20 +1,29 @@
-"""Render a Program through a target's templates, check the result, write it atomically."""
+"""Render Programs through a target's templates, format, and write a package all at once.
+
+A package (`generated/` by default) holds one module per spec and target, the shared
+`_harness.py` they import, and an `__init__.py`. black formats every module; its output is
+cached by content (see `formatted`), so regenerating unchanged modules costs no black run.
+"""
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import os
 import tempfile
 from functools import cache
 from pathlib import Path
 
-import black
 import jinja2
 
-from nndsl import ir, literals
+from nndsl import __version__, ir, literals
 from nndsl.context import common_context
-from nndsl.errors import DslError
+from nndsl.errors import NndslError, SpecError
 from nndsl.targets import Target, check_supported
+
+HARNESS = "_harness.py"
+INIT = "__init__.py"
+LINE_LENGTH = 99
 
 
 def _templates() -> Path:
@@ -25,7 +34,6 @@ def _templates() -> Path:
 
 
 TEMPLATES = _templates()
-BLACK_MODE = black.Mode(line_length=99, target_versions={black.TargetVersion.PY310})
 
 
 @cache
@@ -46,42 +54,85 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(program: ir.Program, target: Target, spec_file: str) -> str:
-    """Return the black-formatted module for `program` in `target`."""
-    check_supported(target, program)
-    context = common_context(program, target.name, spec_file)
-    context.update(target.context(program))
-    source = environment().get_template(target.template).render(**context)
+def _cache_dir() -> Path:
+    root = os.environ.get("NNDSL_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME") or ""
+    base = Path(root) if root and Path(root).is_absolute() else Path.home() / ".cache"
+    return (base if os.environ.get("NNDSL_CACHE_DIR") else base / "nndsl") / "formatted"
+
+
+def formatted(source: str) -> str:
+    """`source` formatted by black, from a content-addressed cache when it was seen before."""
+    import black
+
+    key = hashlib.sha256(f"{black.__version__}:{LINE_LENGTH}\0{source}".encode()).hexdigest()
+    path = _cache_dir() / key[:2] / f"{key}.py"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    mode = black.Mode(line_length=LINE_LENGTH, target_versions={black.TargetVersion.PY310})
+    text = black.format_str(source, mode=mode)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_file(path, text)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+    return text
+
+
+def _checked(source: str, what: str) -> str:
     try:
         ast.parse(source)
     except SyntaxError as err:  # a template bug, never user input
-        raise RuntimeError(f"{target.name} template produced invalid Python: {err}") from err
-    return black.format_str(source, mode=BLACK_MODE)
+        raise RuntimeError(f"{what} template produced invalid Python: {err}") from err
+    return source
+
+
+def render_source(
+    program: ir.Program, target: Target, spec_file: str, standalone: bool = False
+) -> str:
+    """The module's text before formatting (the registry tests render without black)."""
+    check_supported(target, program)
+    context = common_context(program, target, spec_file)
+    context.update(target.context(program, context))
+    context["standalone"] = standalone
+    context["support_module"] = target.support_module
+    context.setdefault("support_imports", [])
+    if standalone:
+        context["harness"] = _harness_source(inline=True)
+        context["support"] = _support_source(target, inline=True) if target.support else ""
+    return environment().get_template(target.template).render(**context)
+
+
+def render(program: ir.Program, target: Target, spec_file: str, standalone: bool = False) -> str:
+    """The black-formatted module for `program` in `target`."""
+    source = render_source(program, target, spec_file, standalone)
+    return formatted(_checked(source, target.name))
+
+
+def _harness_source(inline: bool = False) -> str:
+    template = environment().get_template("_shared/harness.py.j2")
+    return template.render(version=__version__, inline=inline)
+
+
+def _support_source(target: Target, inline: bool = False) -> str:
+    template = environment().get_template(f"{target.name}/support.py.j2")
+    return template.render(version=__version__, inline=inline)
+
+
+def render_support(target: Target) -> str:
+    """A target's shared module of a generated package (`_<target>_support.py`)."""
+    return formatted(_checked(_support_source(target), f"{target.name} support"))
+
+
+def render_harness() -> str:
+    """The shared `_harness.py` of a generated package."""
+    return formatted(_checked(_harness_source(), "harness"))
 
 
 def output_path(program: ir.Program, target: Target, out_dir: Path) -> Path:
     """`<out_dir>/<model>_<target>.py` (flat: a `torch/` folder would shadow torch)."""
-    return out_dir / f"{literals.ident(program.name)}_{target.name}.py"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` via a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def ensure_package(out_dir: Path) -> None:
-    """Make `out_dir` importable as a package so `python -m generated.x` works."""
-    init = out_dir / "__init__.py"
-    if not init.exists():
-        write_atomic(init, '"""Modules generated by nndsl; regenerate with `nndsl gen`."""\n')
+    return out_dir / f"{literals.ident(program.name)}_{target.name}{target.extension}"
 
 
 def spec_label(path: Path) -> str:
@@ -95,45 +146,70 @@ def spec_label(path: Path) -> str:
 def plan(
     programs: list[tuple[ir.Program, str]], targets: list[Target], out_dir: Path
 ) -> list[tuple[Path, str]]:
-    """Render every (program, target) pair in memory; raise before anything is written."""
+    """Render every file of the package in memory; raise before anything is written."""
     outputs: dict[Path, str] = {}
     owners: dict[Path, str] = {}
     for program, spec_file in programs:
         for target in targets:
             path = output_path(program, target, out_dir)
             if path in owners and owners[path] != spec_file:
-                raise DslError(
+                raise SpecError(
                     f"model name '{program.name}' is also used by {owners[path]}:"
-                    f" both would write {path}",
+                    f" both would write {path.name}",
                     program.spec.model.span,
                 )
             owners[path] = spec_file
             outputs[path] = render(program, target, spec_file)
+    outputs[out_dir / HARNESS] = render_harness()
+    for target in targets:
+        if target.support_module:
+            outputs[out_dir / f"{target.support_module}.py"] = render_support(target)
+    outputs[out_dir / INIT] = '"""Modules generated by nndsl; regenerate with `nndsl gen`."""\n'
     return list(outputs.items())
 
 
 def load_program(path: Path) -> tuple[ir.Program, str]:
-    """Read, parse and analyse one spec file; DslError on any problem."""
-    from nndsl.infer import analyse
-    from nndsl.parser import parse, read_spec
+    """Read, parse and analyse one spec file; SpecError on any problem."""
+    import nndsl
 
-    file, text = read_spec(path)
+    return nndsl.load(path), spec_label(path)
+
+
+def _write_file(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file in its folder and a rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        return analyse(parse(text, file), source=file), spec_label(path)
-    except DslError as err:
-        err.source = text
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def write_atomic(path: Path, text: str) -> None:
+    """Write one file atomically, creating its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_file(path, text)
+
+
 def write_package(outputs: list[tuple[Path, str]], out_dir: Path) -> list[Path]:
-    """Write planned outputs atomically into the package `out_dir`; return the paths."""
-    ensure_package(out_dir)
-    for path, text in outputs:
-        write_atomic(path, text)
-    return [path for path, _ in outputs]
+    """Write every planned file; files already holding their text are left untouched."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for path, text in outputs:
+            if path.is_file() and path.read_text(encoding="utf-8") == text:
+                continue
+            _write_file(path, text)
+            written.append(path)
+    except OSError as err:
+        where = err.filename or out_dir
+        raise NndslError(f"cannot write {where}: {err.strerror or err}") from None
+    return written
 
 
 def generate(spec_paths: list[Path], targets: list[Target], out_dir: Path) -> list[Path]:
-    """Render everything first, then write each file atomically; return the paths."""
+    """Render everything first, then write; return the paths written."""
     outputs = plan([load_program(p) for p in spec_paths], targets, out_dir)
     return write_package(outputs, out_dir)

@@ -1,4 +1,8 @@
-"""User-facing errors: one gcc-style line, the source line and a caret."""
+"""User-facing errors: one gcc-style line, the source line and a caret, then notes.
+
+Every error the tool reports on purpose is an `NndslError`; the command line prints it and
+exits 2. `SpecError` is located in a spec file.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,12 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
+# the echoed source line is clipped to this many characters around the caret
+ECHO_WIDTH = 100
+
 
 class Span(BaseModel):
-    """A region of a spec file; lines and columns count from 1."""
+    """A region of a spec file; lines and columns count from 1 (lines end at '\\n' only)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -20,39 +27,103 @@ class Span(BaseModel):
     end_column: int
 
 
-class DslError(Exception):
-    """An error in a spec, located at a span (or at the whole file)."""
+class NndslError(Exception):
+    """An expected failure with a one-line message for the user (exit code 2)."""
 
-    def __init__(self, message: str, span: Span | None = None, file: str = "<spec>"):
+    def __init__(self, message: str):
         super().__init__(message)
         self.message = message
-        self.span = span
-        self.file = span.file if span else file
-        self.source: str | None = None
 
     def format(self, source: str | None = None) -> str:
-        """Render as `file:line:col: error: message`, then the line and a caret."""
+        return f"nndsl: error: {printable(self.message)}"
+
+
+class SpecError(NndslError):
+    """An error in a spec, located at a span (or at the whole file).
+
+    `notes` are further (message, span) pairs: the use sites of the blocks an error sits in.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        span: Span | None = None,
+        file: str = "<spec>",
+        notes: tuple[tuple[str, Span], ...] = (),
+    ):
+        super().__init__(message)
+        self.span = span
+        self.file = span.file if span else file
+        self.notes = notes
+        self.source: str | None = None
+
+    def with_note(self, message: str, span: Span) -> SpecError:
+        """A copy with one more note."""
+        err = SpecError(self.message, self.span, self.file, (*self.notes, (message, span)))
+        err.source = self.source
+        return err
+
+    def format(self, source: str | None = None) -> str:
+        """`file:line:col: error: message`, the line and a caret, then each note alike."""
         source = source if source is not None else self.source
-        message = _printable(self.message)
         if self.span is None:
-            return f"{self.file}: error: {message}"
-        head = f"{self.span.file}:{self.span.line}:{self.span.column}: error: {message}"
-        if source is None:
-            return head
-        lines = source.splitlines()
-        if not 0 < self.span.line <= len(lines):
-            return head
-        text = lines[self.span.line - 1].expandtabs(1)
-        width = 1
-        if self.span.end_line == self.span.line:
-            width = max(1, self.span.end_column - self.span.column)
-        caret = " " * (self.span.column - 1) + "^" + "~" * (width - 1)
-        return f"{head}\n    {_printable(text)}\n    {caret}"
+            return f"{printable(self.file)}: error: {printable(self.message)}"
+        parts = [_located("error", self.message, self.span, source)]
+        parts += [_located("note", message, span, source) for message, span in self.notes]
+        return "\n".join(parts)
 
 
-def _printable(text: str) -> str:
-    """Escape control characters so a hostile line cannot rewrite the terminal."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+DslError = SpecError  # the name the first wave used
+
+
+def _located(level: str, message: str, span: Span, source: str | None) -> str:
+    head = f"{printable(span.file)}:{span.line}:{span.column}: {level}: {printable(message)}"
+    if source is None:
+        return head
+    lines = source.split("\n")  # the parser counts lines at '\n' only
+    if not 0 < span.line <= len(lines) or not lines[span.line - 1].strip():
+        return head
+    width = 1
+    if span.end_line == span.line:
+        width = max(1, span.end_column - span.column)
+    text, start = _clip(lines[span.line - 1], span.column - 1, width)
+    shown = printable(text[:start])
+    caret = " " * len(shown) + "^" + "~" * (min(width, ECHO_WIDTH) - 1)
+    return f"{head}\n    {printable(text)}\n    {caret}"
+
+
+def _clip(line: str, column: int, width: int) -> tuple[str, int]:
+    """At most ECHO_WIDTH characters of `line` around `column`; (text, caret offset)."""
+    line = line.rstrip("\r")
+    if len(line) <= ECHO_WIDTH:
+        return line, column
+    start = max(0, min(column - ECHO_WIDTH // 3, len(line) - ECHO_WIDTH))
+    text = line[start : start + ECHO_WIDTH]
+    prefix = "..." if start > 0 else ""
+    suffix = "..." if start + ECHO_WIDTH < len(line) else ""
+    return prefix + text + suffix, len(prefix) + column - start
+
+
+def printable(text: str) -> str:
+    """Escape control and other non-printable characters so output cannot rewrite the
+    terminal or split a `file:line:col` line (a newline becomes `\\n`)."""
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if ch == "\t":
+        return " "
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def with_trace(err: SpecError, trace: tuple[tuple[str, Span], ...]) -> SpecError:
+    """Add a note per enclosing block use site (trace is outermost first), innermost first."""
+    for name, span in reversed(trace):
+        err = err.with_note(f"in block '{name}' used here", span)
+    return err
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

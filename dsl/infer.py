@@ -1,263 +1,207 @@
-"""Shape and parameter inference: no framework, only the IR and dsl.shapes."""
+"""Shape and parameter inference over the graph: no framework, only the IR and nndsl.rules."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any
 
-from nndsl import ir, shapes
-from nndsl.errors import DslError
+from nndsl import ir
+from nndsl.errors import SpecError, with_trace
+from nndsl.rules import RULES, Result, check_merge, fmt
 
 Shape = tuple[int, ...]
-Weights = tuple[ir.Weight, ...]
-
-
-def _fmt(shape: Shape) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + (",)" if len(shape) == 1 else ")")
-
-
-def _needs_rank(op: ir.Node, shape: Shape, rank: int, what: str) -> None:
-    if len(shape) != rank:
-        raise DslError(f"{op.kind} needs {what} input, got shape {_fmt(shape)}", op.span)
-
-
-def _w(name: str, shape: Shape, trainable: bool, init: str) -> ir.Weight:
-    return ir.Weight(name=name, shape=shape, trainable=trainable, initializer=init)
-
-
-def _dense(op: ir.Dense, shape: Shape, name: str) -> tuple[Shape, Weights, tuple]:
-    if len(shape) == 0:
-        raise DslError("dense needs an input with a feature axis", op.span)
-    weights = [_w(f"{name}.kernel", (shape[-1], op.units), True, op.kernel_initializer)]
-    if op.use_bias:
-        weights.append(_w(f"{name}.bias", (op.units,), True, op.bias_initializer))
-    return (*shape[:-1], op.units), tuple(weights), ()
-
-
-def _conv(op: ir._Conv, shape: Shape, name: str) -> tuple[Shape, Weights, tuple]:
-    what = "an image (height, width, channels)" if op.rank == 2 else "a (steps, channels)"
-    _needs_rank(op, shape, op.rank + 1, what)
-    spatial, channels = shape[:-1], shape[-1]
-    if channels % op.groups or op.filters % op.groups:
-        raise DslError(
-            f"{op.kind} groups={op.groups} must divide both the input channels ({channels})"
-            f" and filters ({op.filters})",
-            op.span,
-        )
-    _window_fits(op, spatial, op.kernel, op.padding, op.dilation)
-    out = shapes.window_output(spatial, op.kernel, op.stride, op.padding, op.dilation)
-    pad = shapes.window_padding(spatial, op.kernel, op.stride, op.padding, op.dilation)
-    kernel = (*op.kernel, channels // op.groups, op.filters)
-    weights = [_w(f"{name}.kernel", kernel, True, op.kernel_initializer)]
-    if op.use_bias:
-        weights.append(_w(f"{name}.bias", (op.filters,), True, op.bias_initializer))
-    return (*out, op.filters), tuple(weights), pad
-
-
-def _compact(values: Shape) -> str:
-    """`(3, 3)` as written in a spec: `3` when every axis agrees."""
-    if len(set(values)) == 1:
-        return str(values[0])
-    return _fmt(values)
-
-
-def _window_fits(
-    op: ir.Node, spatial: Shape, kernel: Shape, padding: str, dilation: Shape | None = None
-) -> None:
-    dilation = dilation or (1,) * len(kernel)
-    span = tuple(shapes.effective_kernel(k, d) for k, d in zip(kernel, dilation))
-    if padding == "valid" and any(s > n for s, n in zip(span, spatial)):
-        need = "x".join(str(s) for s in span)
-        got = "x".join(str(n) for n in spatial)
-        args = [_compact(kernel)]
-        if isinstance(op, ir._Conv):
-            args.insert(0, str(op.filters))
-            if max(dilation) > 1:
-                args.append(f"dilation={_compact(dilation)}")
-        raise DslError(
-            f"{op.kind}({', '.join(args)}) needs an input of at least {need}, got {got}", op.span
-        )
-
-
-def _pool(op: ir._Pool, shape: Shape, name: str) -> tuple[Shape, Weights, tuple]:
-    what = "an image (height, width, channels)" if op.rank == 2 else "a (steps, channels)"
-    _needs_rank(op, shape, op.rank + 1, what)
-    spatial = shape[:-1]
-    _window_fits(op, spatial, op.size, op.padding)
-    out = shapes.window_output(spatial, op.size, op.stride, op.padding)
-    pad = shapes.window_padding(spatial, op.size, op.stride, op.padding)
-    return (*out, shape[-1]), (), pad
-
-
-def _global_pool(op: ir.Node, shape: Shape, name: str) -> tuple[Shape, Weights, tuple]:
-    _needs_rank(op, shape, 3, "an image (height, width, channels)")
-    return (shape[-1],), (), ()
-
-
-def _flatten(op: ir.Flatten, shape: Shape, name: str) -> tuple[Shape, Weights, tuple]:
-    return (math.prod(shape),), (), ()
-
-
-def _reshape(op: ir.Reshape, shape: Shape, name: str) -> tuple[Shape, Weights, tuple]:
-    target = list(op.shape)
-    size = math.prod(shape)
-    unknown = [i for i, d in enumerate(target) if d == -1]
-    if len(unknown) > 1 or any(d == 0 or d < -1 for d in target):
-        raise DslError(
-            f"reshape sizes must be positive, with at most one -1, got {_fmt(op.shape)}", op.span
-        )
-    known = math.prod(d for d in target if d != -1)
-    if unknown:
-        if size % known:
-            raise DslError(f"reshape cannot fit {size} values into {_fmt(op.shape)}", op.span)
-        target[unknown[0]] = size // known
-    if math.prod(target) != size:
-        raise DslError(
-            f"reshape to {_fmt(tuple(target))} needs {math.prod(target)} values,"
-            f" but the input {_fmt(shape)} has {size}",
-            op.span,
-        )
-    return tuple(target), (), ()
-
-
-def _batchnorm(op: ir.BatchNorm, shape: Shape, name: str) -> tuple[Shape, Weights, tuple]:
-    channels = (shape[-1],)
-    weights = []
-    if op.scale:
-        weights.append(_w(f"{name}.gamma", channels, True, "ones"))
-    if op.center:
-        weights.append(_w(f"{name}.beta", channels, True, "zeros"))
-    weights.append(_w(f"{name}.moving_mean", channels, False, "zeros"))
-    weights.append(_w(f"{name}.moving_variance", channels, False, "ones"))
-    return shape, tuple(weights), ()
-
-
-def _embedding(op: ir.Embedding, shape: Shape, name: str) -> tuple[Shape, Weights, tuple]:
-    table = (op.input_dim, op.output_dim)
-    return (*shape, op.output_dim), (_w(f"{name}.embeddings", table, True, "uniform"),), ()
-
-
-def _same(op: ir.Node, shape: Shape, name: str) -> tuple[Shape, Weights, tuple]:
-    return shape, (), ()
-
-
-RULES: dict[type[ir.Node], Callable[[Any, Shape, str], tuple[Shape, Weights, tuple]]] = {
-    ir.Dense: _dense,
-    ir.Conv1D: _conv,
-    ir.Conv2D: _conv,
-    ir.MaxPool1D: _pool,
-    ir.MaxPool2D: _pool,
-    ir.AvgPool1D: _pool,
-    ir.AvgPool2D: _pool,
-    ir.GlobalAvgPool2D: _global_pool,
-    ir.GlobalMaxPool2D: _global_pool,
-    ir.Flatten: _flatten,
-    ir.Reshape: _reshape,
-    ir.Dropout: _same,
-    ir.BatchNorm: _batchnorm,
-    ir.Embedding: _embedding,
-    **{cls: _same for cls in ir.ACTIVATION_CLASSES},
-}
-
-
-def _split_output_activation(layers: tuple, train: ir.Train | None) -> tuple[tuple, str]:
-    """Move a final softmax/sigmoid out of the network so it computes logits."""
-    if not layers:
-        return layers, "linear"
-    last = layers[-1]
-    if last.kind in ("softmax", "sigmoid"):
-        return layers[:-1], last.kind
-    activation = getattr(last, "activation", None)
-    if activation is not None and activation.kind in ("softmax", "sigmoid"):
-        return (*layers[:-1], last.model_copy(update={"activation": ir.Linear()})), activation.kind
-    return layers, "linear"
-
 
 LOGIT_LOSSES = {
     "categorical_crossentropy": ("softmax", "linear"),
     "sparse_categorical_crossentropy": ("softmax", "linear"),
     "binary_crossentropy": ("sigmoid", "linear"),
 }
+_RANK_WORDS = {
+    1: "a vector (features,)",
+    2: "a sequence (steps, channels)",
+    3: "an image (height, width, channels)",
+}
 
 
-def _check_training(train: ir.Train, model: ir.Model, output: Shape, activation: str) -> None:
+def _needs(op: ir.Op, shape: Shape) -> None:
+    ranks = op.ranks
+    if ranks is not None and len(shape) not in ranks:
+        what = " or ".join(_RANK_WORDS.get(r, f"a rank-{r}") for r in ranks)
+        raise SpecError(f"{op.kind} needs {what} input, got shape {fmt(shape)}", op.span)
+    if not shape:
+        raise SpecError(f"{op.kind} needs an input with a feature axis", op.span)
+
+
+def infer_node(
+    node: ir.GraphNode, shapes: dict[str, Shape], tokens: set[str], label: dict[str, str]
+) -> Result:
+    """Shapes and weights of one node given the shapes of the tensors before it."""
+    op = node.op
+    shapes_in = tuple(shapes[name] for name in node.inputs)
+    from_tokens = [name for name in node.inputs if name in tokens]
+    if op.kind == "embedding" and not from_tokens:
+        raise SpecError("embedding needs a tokens input (integer ids)", op.span)
+    if from_tokens and op.kind != "embedding":
+        raise SpecError(f"tokens input must feed an embedding, not {op.kind}", op.span)
+    if isinstance(op, ir.MergeOp):
+        result = check_merge(op, shapes_in, tuple(label[n] for n in node.inputs))
+    else:
+        _needs(op, shapes_in[0])
+        result = RULES[op.kind](op, shapes_in, node.name)
+    if any(d <= 0 for d in result.shape):
+        raise SpecError(f"{op.kind} leaves no output: shape {fmt(result.shape)}", op.span)
+    return result
+
+
+def _walk(model: ir.Model, nodes: tuple[ir.GraphNode, ...]) -> list[ir.NodeInfo]:
+    shapes: dict[str, Shape] = {i.name: i.type.shape for i in model.inputs}
+    tokens = {i.name for i in model.inputs if i.type.kind == "tokens"}
+    label = {name: f"'{name}'" for name in shapes}
+    infos = []
+    for node in nodes:
+        try:
+            result = infer_node(node, shapes, tokens, label)
+        except SpecError as err:
+            raise with_trace(err, node.trace) from None
+        shapes[node.name] = result.shape
+        label[node.name] = f"'{node.var}'" if node.var else node.op.kind
+        infos.append(
+            ir.NodeInfo(
+                name=node.name,
+                op=node.op,
+                inputs=node.inputs,
+                input_shapes=tuple(shapes[n] for n in node.inputs),
+                output_shape=result.shape,
+                weights=result.weights,
+                padding=result.padding,
+                var=node.var,
+            )
+        )
+    return infos
+
+
+def fitting_kinds(
+    inputs: list[ir.InputDecl], nodes: list[ir.GraphNode], source: str | None
+) -> set[str]:
+    """The layer kinds that accept `source`'s shape (every kind if it cannot be known)."""
+    if source is None:
+        return set(ir.LAYERS)
+    model = ir.Model.model_construct(
+        name="m", inputs=tuple(inputs), nodes=tuple(nodes), outputs=()
+    )
+    try:
+        infos = _walk(model, tuple(nodes))
+    except SpecError:
+        return set(ir.LAYERS)
+    shapes = {i.name: i.type.shape for i in inputs} | {n.name: n.output_shape for n in infos}
+    tokens = {i.name for i in inputs if i.type.kind == "tokens"}
+    if source in tokens:
+        return {"embedding"}
+    rank = len(shapes[source])
+    return {
+        kind
+        for kind, cls in ir.LAYERS.items()
+        if kind != "embedding" and (cls.ranks is None or rank in cls.ranks)
+    }
+
+
+def _split_activations(
+    model: ir.Model, nodes: list[ir.GraphNode]
+) -> tuple[list[ir.GraphNode], list[tuple[str, str]]]:
+    """Move each output's final softmax/sigmoid out of the network so it computes logits."""
+    outputs: list[tuple[str, str]] = []
+    consumed = {name for node in nodes for name in node.inputs}
+    for name in model.outputs:
+        node = next((n for n in nodes if n.name == name), None)
+        activation = "linear"
+        if node is not None and name not in consumed:
+            op = node.op
+            inner = getattr(op, "activation", None)
+            if op.kind in ("softmax", "sigmoid") and node.inputs[0] not in model.outputs:
+                nodes = [n for n in nodes if n.name != name]
+                name, activation = node.inputs[0], op.kind
+            elif isinstance(inner, ir.ActivationOp) and inner.kind in ("softmax", "sigmoid"):
+                linear = node.model_copy(
+                    update={"op": op.model_copy(update={"activation": ir.Linear()})}
+                )
+                nodes = [linear if n.name == name else n for n in nodes]
+                activation = inner.kind
+        outputs.append((name, activation))
+    return nodes, outputs
+
+
+def _check_training(
+    train: ir.Train, program_inputs: tuple, outputs: list, model: ir.Model
+) -> None:
+    if len(outputs) != 1:
+        raise SpecError(
+            f"train needs a model with one output; this one has {len(outputs)}", train.span
+        )
+    if len(program_inputs) != 1:
+        raise SpecError(
+            f"train needs a model with one input; this one has {len(program_inputs)}", train.span
+        )
+    output: ir.OutputInfo = outputs[0]
+    shape, activation = output.shape, output.activation
     loss = train.loss
     allowed = LOGIT_LOSSES.get(loss.kind)
     if allowed and activation not in allowed:
-        raise DslError(
-            f"{loss.kind} needs a {allowed[0]} or linear output, but the model ends in"
-            f" {activation}",
+        raise SpecError(
+            f"{loss.kind} needs a {allowed[0]} or linear output, but the model ends in {activation}",
             loss.span,
         )
-    if loss.kind == "binary_crossentropy" and output != (1,):
-        hint = ""
-        if len(output) == 1:
-            hint = f" (for {output[0]} classes use categorical_crossentropy)"
-        raise DslError(
-            f"binary_crossentropy needs a model with 1 output, got shape {_fmt(output)}{hint}",
+    if loss.kind == "binary_crossentropy" and shape != (1,):
+        hint = f" (for {shape[0]} classes use categorical_crossentropy)" if len(shape) == 1 else ""
+        raise SpecError(
+            f"binary_crossentropy needs a model with 1 output, got shape {fmt(shape)}{hint}",
             loss.span,
         )
-    if loss.kind != "binary_crossentropy" and len(output) != 1:
-        raise DslError(
-            f"{loss.kind} needs a model output of shape (classes,), got {_fmt(output)}"
+    if loss.kind != "binary_crossentropy" and len(shape) != 1:
+        raise SpecError(
+            f"{loss.kind} needs a model output of shape (classes,), got {fmt(shape)}"
             " (missing flatten()?)",
             loss.span,
         )
     dataset = train.dataset
     if isinstance(dataset, ir.Mnist):
-        size = math.prod(model.input.shape)
-        if isinstance(model.input, ir.Tokens) or size != 784:
-            written = ", ".join(str(d) for d in model.input.shape)
-            raise DslError(
+        model_input = model.inputs[0].type
+        size = math.prod(model_input.shape)
+        if model_input.kind == "tokens" or size != 784:
+            written = ", ".join(str(d) for d in model_input.shape)
+            raise SpecError(
                 f"mnist gives 28x28x1 images (784 values), but input"
-                f" {model.input.kind}({written}) holds {size}",
+                f" {model_input.kind}({written}) holds {size}",
                 dataset.span,
             )
-        if output != (dataset.classes,):
-            raise DslError(
-                f"mnist has {dataset.classes} classes, but the model outputs shape {_fmt(output)}"
+        if shape != (dataset.classes,):
+            raise SpecError(
+                f"mnist has {dataset.classes} classes, but the model outputs shape {fmt(shape)}"
                 f" (end with dense({dataset.classes}))",
                 dataset.span,
             )
 
 
 def analyse(spec: ir.Spec, source: str = "<spec>") -> ir.Program:
-    """Infer every layer's shapes and weights; raise DslError where a layer does not fit."""
+    """Infer every node's shapes and weights; raise SpecError where a layer does not fit."""
     model = spec.model
-    shape: Shape = model.input.shape
-    is_tokens = isinstance(model.input, ir.Tokens)
-    layers, output_activation = _split_output_activation(model.layers, spec.train)
-    counts: dict[str, int] = {}
-    infos = []
-    for index, op in enumerate(layers):
-        if is_tokens and index == 0 and not isinstance(op, ir.Embedding):
-            raise DslError(f"tokens input must feed an embedding, not {op.kind}", op.span)
-        if isinstance(op, ir.Embedding) and not (is_tokens and index == 0):
-            raise DslError("embedding must be the first layer after a tokens input", op.span)
-        counts[op.kind] = counts.get(op.kind, 0) + 1
-        name = f"{op.kind}_{counts[op.kind]}"
-        out, weights, padding = RULES[type(op)](op, shape, name)
-        if any(d <= 0 for d in out):
-            raise DslError(f"{op.kind} leaves no output: shape {_fmt(out)}", op.span)
-        infos.append(
-            ir.LayerInfo(
-                name=name,
-                op=op,
-                input_shape=shape,
-                output_shape=out,
-                weights=weights,
-                padding=padding,
-            )
-        )
-        shape = out
+    nodes, outputs = _split_activations(model, list(model.nodes))
+    infos = _walk(model, tuple(nodes))
+    shapes = {i.name: i.type.shape for i in model.inputs} | {n.name: n.output_shape for n in infos}
+    inputs = tuple(
+        ir.InputInfo(name=i.name, kind=i.type.kind, shape=i.type.shape, dtype=i.type.dtype)
+        for i in model.inputs
+    )
+    output_infos = tuple(
+        ir.OutputInfo(name=name, shape=shapes[name], activation=activation)
+        for name, activation in outputs
+    )
     if spec.train is not None:
-        _check_training(spec.train, model, shape, output_activation)
+        _check_training(spec.train, inputs, list(output_infos), model)
     from_logits = spec.train is not None and spec.train.loss.kind in LOGIT_LOSSES
     return ir.Program(
         source=source,
         spec=spec,
-        layers=tuple(infos),
-        output_activation=output_activation,
+        inputs=inputs,
+        nodes=tuple(infos),
+        outputs=output_infos,
         loss_from_logits=from_logits,
     )

@@ -48,3 +48,20 @@ def window_output(
     return tuple(
         output_length(n, k, s, padding, d) for n, k, s, d in zip(spatial, kernel, stride, dilation)
     )
+
+
+def transpose_output(length: int, kernel: int, stride: int, padding: str) -> tuple[int, int, int]:
+    """A transposed convolution along one axis: (output length, crop before, crop after).
+
+    The full result has (n - 1)·s + k cells. Keras keeps n·s + max(k - s, 0) of them for
+    `valid` and n·s for `same`, cropping as the same-padded forward conv would pad (the odd
+    cell at the end); a negative crop after means zeros appended (when k < s).
+    """
+    full = (length - 1) * stride + kernel
+    if padding == "same":
+        out = length * stride
+        before = max(kernel - stride, 0) // 2
+    else:
+        out = length * stride + max(kernel - stride, 0)
+        before = 0
+    return out, before, full - out - before

@@ -1,85 +1,78 @@
-"""Shared fixtures: specs, analysed programs and generated modules imported from tmp."""
+"""Shared fixtures: specs, analysed programs, and generated modules imported from a package.
+
+Generated modules import their package's `_harness` (and a target's `_<target>_support`),
+so tests render them into one session-wide package in a temporary folder and import them
+from there. Rendering skips black (the golden record in generated/ covers formatting).
+"""
 
 from __future__ import annotations
 
-import importlib.util
+import hashlib
+import importlib
 import sys
 from pathlib import Path
 from types import ModuleType
 
-import numpy as np
 import pytest
 
+import nndsl
 from nndsl import codegen, ir, targets
-from nndsl.infer import analyse
-from nndsl.parser import parse
+from tests.cases import random_inputs, random_weights  # noqa: F401  (fixtures' helpers)
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "specs").glob("*.nn"))
 TARGETS = list(targets.registry())
+PACKAGE = "nndsl_generated_for_tests"
 
 
 def program_of(path: Path) -> ir.Program:
     """Parse and analyse a spec file."""
-    return analyse(parse(path.read_text(), str(path)), source=str(path))
+    return nndsl.load(path)
 
 
-def import_generated(program: ir.Program, target: str, folder: Path) -> ModuleType:
-    """Render `program` for `target` into `folder` and import it under a unique name."""
-    text = codegen.render(program, targets.get(target), f"specs/{program.name}.nn")
-    name = f"{program.name}_{target}_{abs(hash(text)) % 10**8}"
-    path = folder / f"{name}.py"
-    path.write_text(text)
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+class Package:
+    """A package folder of generated modules, importable under PACKAGE."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / codegen.INIT).write_text("")
+        (folder / codegen.HARNESS).write_text(codegen._harness_source())
+        for target in targets.registry().values():
+            if target.support_module:
+                source = codegen._support_source(target)
+                (folder / f"{target.support_module}.py").write_text(source)
+        self.cache: dict[str, ModuleType] = {}
+
+    def module(self, program: ir.Program, target: str, spec_file: str = "spec.nn") -> ModuleType:
+        """Render `program` for `target` (no black) and import it under a unique name."""
+        source = codegen.render_source(program, targets.get(target), spec_file)
+        digest = hashlib.sha256(source.encode()).hexdigest()[:12]
+        name = f"{program.name}_{target}_{digest}"
+        if name not in self.cache:
+            (self.folder / f"{name}.py").write_text(source)
+            importlib.invalidate_caches()
+            self.cache[name] = importlib.import_module(f"{PACKAGE}.{name}")
+        return self.cache[name]
 
 
 @pytest.fixture(scope="session")
-def module_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("generated")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
+    root = tmp_path_factory.mktemp("generated")
+    sys.path.insert(0, str(root))
+    return Package(root / PACKAGE)
 
 
 @pytest.fixture(scope="session")
-def modules(module_dir: Path):
-    """A cache: (spec path, target) -> imported generated module."""
-    cache: dict[tuple[str, str], ModuleType] = {}
+def modules(package: Package):
+    """(spec path, target) -> imported generated module, cached."""
 
     def get(spec: Path, target: str) -> ModuleType:
-        key = (str(spec), target)
-        if key not in cache:
-            cache[key] = import_generated(program_of(spec), target, module_dir)
-        return cache[key]
+        return package.module(program_of(spec), target, spec.name)
 
     return get
 
 
-def random_weights(program: ir.Program, seed: int = 0) -> dict[str, np.ndarray]:
-    """Canonical weights with glorot-scaled kernels and non-trivial biases and statistics."""
-    rng = np.random.default_rng(seed)
-    out = {}
-    for weight in program.weights:
-        shape = weight.shape
-        if weight.name.endswith("moving_variance"):
-            value = rng.uniform(0.5, 1.5, shape)
-        elif len(shape) >= 2:
-            fan_in, fan_out = weight.fans
-            limit = np.sqrt(6.0 / (fan_in + fan_out))
-            value = rng.uniform(-limit, limit, shape)
-        else:
-            value = rng.normal(0.0, 0.2, shape) + (1.0 if weight.name.endswith("gamma") else 0.0)
-        out[weight.name] = value.astype(np.float32)
-    return out
-
-
-def random_inputs(program: ir.Program, batch: int = 8, seed: int = 1) -> np.ndarray:
-    """A batch in the canonical layout (integer ids for a tokens input)."""
-    rng = np.random.default_rng(seed)
-    model_input = program.spec.model.input
-    if isinstance(model_input, ir.Tokens):
-        vocab = program.layers[0].op.input_dim
-        return rng.integers(0, vocab, (batch, *program.input_shape)).astype(np.int64)
-    return rng.uniform(0.0, 1.0, (batch, *program.input_shape)).astype(np.float32)
+def import_generated(program: ir.Program, target: str, package: Package) -> ModuleType:
+    """The generated module of `program` for `target`, imported from `package`."""
+    return package.module(program, target)

