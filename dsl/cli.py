@@ -147,6 +147,15 @@ def cmd_gen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_graph(args: argparse.Namespace) -> int:
+    from nndsl.graph import write
+
+    program, _ = _load(Path(args.spec))
+    out = Path(args.output) if args.output else Path(f"{program.name}.svg")
+    print(f"wrote {write(program, out)}")
+    return EXIT_OK
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     from nndsl.data import fetch_command
 
@@ -203,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("-o", "--output", default="generated", help="folder, or - for stdout")
     sub.add_argument("--check", action="store_true", help="exit 1 naming stale files")
+    sub = add("graph", cmd_graph, "draw a spec's architecture (DOT, or SVG/PNG/PDF with Graphviz)")
+    sub.add_argument("spec", metavar="SPEC")
+    sub.add_argument("-o", "--output", help="FILE.svg|.png|.pdf|.dot (default: MODEL.svg)")
     sub = add("data", cmd_data, "manage datasets")
     data = sub.add_subparsers(dest="action", required=True, metavar="ACTION")
     fetch = data.add_parser("fetch", help="download and verify a dataset")

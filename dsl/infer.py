@@ -74,6 +74,7 @@ def _walk(model: ir.Model, nodes: tuple[ir.GraphNode, ...]) -> list[ir.NodeInfo]
                 weights=result.weights,
                 padding=result.padding,
                 var=node.var,
+                block=node.block,
             )
         )
     return infos

@@ -55,6 +55,7 @@ class _Scope:
     prefix: str = ""
     counters: Counter = field(default_factory=Counter)
     trace: tuple[tuple[str, Span], ...] = ()  # (block, use site), outermost first
+    instance: str = ""  # the outermost block instance being expanded
     later: dict[str, int] = field(default_factory=dict)  # names bound further down -> line
 
 
@@ -179,7 +180,13 @@ class _Builder:
         if len(self.nodes) >= MAX_NODES:
             raise SpecError(f"the model has more than {MAX_NODES:,} layers", call.span)
         node = ir.GraphNode(
-            name=name, op=op, inputs=inputs, var=var, trace=scope.trace, span=call.span
+            name=name,
+            op=op,
+            inputs=inputs,
+            var=var,
+            trace=scope.trace,
+            block=scope.instance,
+            span=call.span,
         )
         self.nodes.append(node)
         return name
@@ -220,6 +227,7 @@ class _Builder:
             params=_bind(block, call),
             prefix=instance,
             trace=(*scope.trace, (block.name, call.span)),
+            instance=scope.instance or instance.rstrip("_"),
         )
         try:
             self.body(block.body, inner)

@@ -20,6 +20,9 @@ class Call:
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
 
+    def __hash__(self) -> int:
+        return hash((self.fn, self.args, tuple(sorted(self.kwargs.items()))))
+
 
 @dataclass(frozen=True)
 class Site:

@@ -41,9 +41,10 @@ class MlpNobiasNet(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        """The IR's initialisers for every weight (torch's own defaults differ)."""
-        nn.init.xavier_uniform_(self.dense_1.weight)
-        nn.init.xavier_uniform_(self.dense_2.weight)
+        """The IR's initialisers (torch's own defaults differ)."""
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.xavier_uniform_(module.weight)
 
     def forward(self, x):
         x = torch.sigmoid(self.dense_1(x))

@@ -41,11 +41,11 @@ class MlpNet(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        """The IR's initialisers for every weight (torch's own defaults differ)."""
-        nn.init.xavier_uniform_(self.dense_1.weight)
-        nn.init.zeros_(self.dense_1.bias)
-        nn.init.xavier_uniform_(self.dense_2.weight)
-        nn.init.zeros_(self.dense_2.bias)
+        """The IR's initialisers (torch's own defaults differ)."""
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
 
     def forward(self, x):
         x = torch.sigmoid(self.dense_1(x))

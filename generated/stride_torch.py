@@ -55,19 +55,11 @@ class StrideNet(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        """The IR's initialisers for every weight (torch's own defaults differ)."""
-        nn.init.xavier_uniform_(self.conv2d_1.weight)
-        nn.init.zeros_(self.conv2d_1.bias)
-        nn.init.ones_(self.batchnorm_1.weight)
-        nn.init.zeros_(self.batchnorm_1.bias)
-        nn.init.zeros_(self.batchnorm_1.running_mean)
-        nn.init.ones_(self.batchnorm_1.running_var)
-        nn.init.xavier_uniform_(self.conv2d_2.weight)
-        nn.init.zeros_(self.conv2d_2.bias)
-        nn.init.xavier_uniform_(self.conv2d_3.weight)
-        nn.init.zeros_(self.conv2d_3.bias)
-        nn.init.xavier_uniform_(self.dense_1.weight)
-        nn.init.zeros_(self.dense_1.bias)
+        """The IR's initialisers (torch's own defaults differ)."""
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
 
     def forward(self, x):
         x = x.permute(0, 3, 1, 2)  # channels-last -> channels-first

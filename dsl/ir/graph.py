@@ -44,6 +44,7 @@ class GraphNode(Node):
     inputs: tuple[str, ...]
     var: str | None = None
     trace: tuple[tuple[str, Span], ...] = ()
+    block: str = ""  # the outermost block instance it belongs to, e.g. `basic_1`
 
 
 class Model(Node):
@@ -112,7 +113,10 @@ class Weight(_Frozen):
 class NodeInfo(_Frozen):
     """A node with its inferred shapes and canonical weights.
 
-    `padding` is the (before, after) padding per spatial axis of a window op (TF's rule).
+    `padding` is, per spatial axis, the (before, after) padding of a window op (TF's `same`
+    rule) or of zero_padding2d, or for conv2d_transpose the (before, after) crop of its full
+    result (a negative after: cells appended). `block` is the outermost block instance the
+    node was expanded from (empty at the top level).
     """
 
     name: str
@@ -123,6 +127,7 @@ class NodeInfo(_Frozen):
     weights: tuple[Weight, ...] = ()
     padding: tuple[tuple[int, int], ...] = ()
     var: str | None = None
+    block: str = ""
 
     @property
     def input_shape(self) -> Shape:

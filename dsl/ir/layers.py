@@ -192,15 +192,19 @@ class Conv2D(_Conv):
 class Conv2DTranspose(_Kernel):
     """Transposed 2-D convolution (the gradient of conv2d); kernel (kh, kw, filters, in).
 
-    Output size: valid (n - 1)·s + k; same n·s (TF's rule: the full (n - 1)·s + k output
-    cropped by the padding a same conv of that size would use, the odd cell at the end).
+    Output size: valid (n - 1)·s + max(k, s); same n·s (TF's rule: the full (n - 1)·s + k
+    result cropped as a same conv of that size would pad, the odd cell at the end; when
+    k < s the missing cells at the end are zeros plus the bias).
     """
 
     kind: Literal["conv2d_transpose"] = "conv2d_transpose"
     ranks: ClassVar[tuple[int, ...] | None] = (3,)
     positional: ClassVar[tuple[str, ...]] = ("filters", "kernel")
     rank: ClassVar[int] = 2
-    doc_shapes: ClassVar[tuple[str, str]] = ("(H, W, C)", "(H·s or (H-1)·s+k, ..., filters)")
+    doc_shapes: ClassVar[tuple[str, str]] = (
+        "(H, W, C)",
+        "(H·s or (H-1)·s+max(k,s), ..., filters)",
+    )
     doc_params: ClassVar[str] = "kh·kw·C·filters + filters"
     filters: PositiveInt
     kernel: tuple[PositiveInt, ...]

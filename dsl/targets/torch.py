@@ -349,25 +349,80 @@ def _init(weight: ir.Weight, view: WeightView) -> Call:
     return Call("nn.init.uniform_", kwargs={"a": -limit, "b": limit})
 
 
-def inits(program: ir.Program, views: list[WeightView]) -> list[tuple[str, Call]]:
-    """(attribute path, initialiser) for every canonical weight, and the frozen zero second
-    bias of each recurrent layer."""
-    out = []
+# torch's own starting values that equal the IR's: no initialiser call is emitted for them
+_MODULE_DEFAULTS = {
+    ("batchnorm", "gamma"): "ones",
+    ("batchnorm", "beta"): "zeros",
+    ("batchnorm", "moving_mean"): "zeros",
+    ("batchnorm", "moving_variance"): "ones",
+    ("layernorm", "gamma"): "ones",
+    ("layernorm", "beta"): "zeros",
+}
+# module classes whose initialisers become one loop over self.modules() when they agree
+_GROUPABLE = ("nn.Conv1d", "nn.Conv2d", "nn.ConvTranspose2d", "nn.Linear", "nn.Embedding")
+
+
+def _classes(node: ir.NodeInfo, weight: ir.Weight, build: Call | None) -> str | None:
+    """The torch class of the module holding `weight` (None: not groupable)."""
+    if build is None:
+        return None
+    if build.fn == "nn.Sequential":
+        return "nn.Conv2d"
+    return build.fn if build.fn in _GROUPABLE else None
+
+
+def inits(
+    program: ir.Program, views: list[WeightView], builds: dict[str, Call | None]
+) -> tuple[list[tuple[tuple[str, ...], list[tuple[str, Call, bool]]]], list[tuple[str, Call]]]:
+    """The IR's initialisers as torch calls: (groups, singles).
+
+    A group is (module classes, [(attribute, call, guarded)]): every module of those classes
+    starts the same way, written as one loop over `self.modules()` (guarded: not every such
+    module has the attribute, e.g. a bias). Singles are (attribute path, call), one per
+    weight that no group covers; torch's own defaults equal to the IR's are left out.
+    """
     by_name = {v.name: v for v in views}
+    members: dict[str, list[tuple[str, str, Call]]] = {}  # class -> (module, attr, call)
+    singles: list[tuple[str, Call]] = []
     for node in program.nodes:
         for weight in node.weights:
+            default = _MODULE_DEFAULTS.get((node.op.kind, weight.param))
+            if default == weight.initializer:
+                continue
             view = by_name[weight.name]
             keys = view.key if isinstance(view.key, tuple) else (view.key,)
             if weight.initializer == "unit_forget_bias":
                 units = weight.shape[0] // 4
                 path = "self" + attribute(keys[0])
-                out.append((path, Call("nn.init.zeros_")))
-                out.append((f"{path}[{units}:{2 * units}]", Call("nn.init.ones_")))
+                singles += [
+                    (path, Call("nn.init.zeros_")),
+                    (f"{path}[{units}:{2 * units}]", Call("nn.init.ones_")),
+                ]
+                singles += [("self" + attribute(key), Call("nn.init.zeros_")) for key in keys[1:]]
                 continue
-            out += [("self" + attribute(key), _init(weight, view)) for key in keys[1:]]
-            path = "self" + attribute(keys[0])
-            out.append((path, _init(weight, view)))
-    return out
+            cls = _classes(node, weight, builds.get(node.name))
+            for key in keys:
+                module, attr = key.rsplit(".", 1)
+                if cls is None:
+                    singles.append(("self" + attribute(key), _init(weight, view)))
+                else:
+                    members.setdefault(cls, []).append((module, attr, _init(weight, view)))
+    groups: dict[tuple[tuple[str, Call, bool], ...], list[str]] = {}
+    for cls, rows in members.items():
+        modules = {module for module, _, _ in rows}
+        calls = {attr: {call for _, a, call in rows if a == attr} for _, attr, _ in rows}
+        if all(len(found) == 1 for found in calls.values()):
+            entries = []
+            for attr, (call,) in calls.items():
+                owners = {module for module, a, _ in rows if a == attr}
+                entries.append((attr, call, owners != modules))
+            groups.setdefault(tuple(entries), []).append(cls)
+        else:
+            singles += [
+                ("self" + attribute(f"{module}.{attr}"), call) for module, attr, call in rows
+            ]
+    grouped = [(tuple(classes), list(entries)) for entries, classes in groups.items()]
+    return grouped, singles
 
 
 def frozen(program: ir.Program) -> list[tuple[str, str]]:
@@ -409,9 +464,12 @@ OPTIMIZERS = {
 def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
     """Template variables of the torch target."""
     views = weights(program)
+    builds = {view.name: view.build for view in common["views"]}
+    groups, singles = inits(program, views, builds)
     out: dict[str, Any] = {
         "weights": views,
-        "inits": inits(program, views),
+        "init_groups": groups,
+        "inits": singles,
         "frozen": frozen(program),
         "plain_weights": all(v.plain for v in views),
     }
