@@ -496,6 +496,14 @@ def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
         activation(ir.ACTIVATIONS[o.activation]()) for o in program.outputs
     ]
     out["support_imports"] = imports
+    calls = [v.activation for v in common["views"]] + out["output_activations"]
+    if "loss" in out:
+        calls.append(out["loss"]["activation"])
+    out["uses_functional"] = (
+        any(c is not None and c.fn.startswith("F.") for c in calls)
+        or any(v.macro in ("pad", "upsample") or v.args.get("pad") for v in common["views"])
+        or ("loss" in out and out["loss"]["targets"] == "one_hot")
+    )
     return out
 
 
