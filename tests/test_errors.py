@@ -86,12 +86,16 @@ def test_message_shape(spec: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert len(message) < 200 and not message.endswith(".")
     for word in FORBIDDEN:
         assert word not in stderr
-    if len(lines) == 4:  # head, source line, caret, summary
+    if len(lines) >= 4:  # head, source line, caret, (notes of 3 lines each), summary
         source, caret = lines[1], lines[2]
         assert source.startswith("    ") and caret.startswith("    ")
         column = int(head["col"])
         assert caret.index("^") == 4 + column - 1
         assert set(caret.strip()) <= {"^", "~"}
+        notes = lines[3:-1]
+        assert len(notes) % 3 == 0, stderr
+        for index in range(0, len(notes), 3):  # a block's use site: file:line:col: note
+            assert ": note: in block '" in notes[index], stderr
     else:
         assert spec.stem == "empty_file", stderr  # nothing to show for an empty file
     if spec.stem in DID_YOU_MEAN:
