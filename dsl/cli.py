@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from nndsl import __version__
-from nndsl.errors import NndslError, SpecError
+from nndsl.errors import NndslError, SpecError, printable
 
 EXIT_OK, EXIT_STALE, EXIT_USAGE = 0, 1, 2
 
@@ -247,11 +247,15 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except OSError as err:  # the environment, not nndsl: a full disk, a read-only folder
+        where = f"{err.filename}: " if err.filename else ""
+        _say(f"nndsl: error: {printable(where + (err.strerror or str(err)))}")
+        return EXIT_USAGE
     except Exception as err:  # noqa: BLE001 - one line for users, traceback on request
         from nndsl.data import DataError
 
         if isinstance(err, DataError):
-            _say(f"nndsl: error: {err}")
+            _say(f"nndsl: error: {printable(str(err))}")
             return EXIT_USAGE
         if os.environ.get("NNDSL_DEBUG"):
             raise

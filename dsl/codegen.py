@@ -8,8 +8,10 @@ cached by content (see `formatted`), so regenerating unchanged modules costs no 
 from __future__ import annotations
 
 import ast
+import ctypes
 import hashlib
 import os
+import shutil
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -175,12 +177,28 @@ def load_program(path: Path) -> tuple[ir.Program, str]:
     return nndsl.load(path), spec_label(path)
 
 
+def _mode(path: Path) -> int:
+    """The mode a written file gets: the existing file's, else 0666 less the umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def _write_file(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in its folder and a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write `text` to `path` through a temporary file in its folder and a rename; the file
+    keeps its mode, and a symbolic link is written through (its target is replaced)."""
+    path = path.resolve() if path.is_symlink() else path
+    mode = _mode(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".nndsl-tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -193,20 +211,95 @@ def write_atomic(path: Path, text: str) -> None:
     _write_file(path, text)
 
 
-def write_package(outputs: list[tuple[Path, str]], out_dir: Path) -> list[Path]:
-    """Write every planned file; files already holding their text are left untouched."""
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories in one step (Linux renameat2 RENAME_EXCHANGE); False where the
+    system cannot."""
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        written = []
-        for path, text in outputs:
-            if path.is_file() and path.read_text(encoding="utf-8") == text:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return result == 0
+
+
+def _stage(out_dir: Path, staging: Path, changed: dict[Path, str]) -> None:
+    """Fill `staging` with out_dir's other files (hard links, or copies) and the new ones."""
+    if out_dir.is_dir():
+        for entry in out_dir.iterdir():
+            if entry.name in {p.name for p in changed} or entry.name == "__pycache__":
                 continue
-            _write_file(path, text)
-            written.append(path)
+            target = staging / entry.name
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.copytree(entry, target, symlinks=True, copy_function=_link_or_copy)
+            else:
+                _link_or_copy(entry, target)
+    for path, text in changed.items():
+        (staging / path.name).write_text(text, encoding="utf-8", newline="\n")
+        os.chmod(staging / path.name, _mode(path))
+
+
+def _link_or_copy(source: Path | str, target: Path | str) -> None:
+    if os.path.islink(source):
+        os.symlink(os.readlink(source), target)
+        return
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def clean_stale(out_dir: Path) -> None:
+    """Remove temporaries a killed `nndsl gen` left beside or inside out_dir."""
+    parent = out_dir.parent if out_dir.parent.is_dir() else None
+    for folder, pattern in ((parent, f".{out_dir.name}.nndsl-*"), (out_dir, ".*.nndsl-tmp")):
+        if folder is None or not folder.is_dir():
+            continue
+        for stale in folder.glob(pattern):
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
+
+
+def write_package(outputs: list[tuple[Path, str]], out_dir: Path) -> list[Path]:
+    """Write a package all at once: every changed file appears together or none does.
+
+    The new package is staged in a sibling folder (unchanged files hard-linked) and swapped
+    with out_dir in one rename (Linux renameat2); where the system cannot swap folders the
+    files are renamed into place one by one. Files already holding their text are untouched;
+    a killed run's temporaries are removed by the next one.
+    """
+    try:
+        clean_stale(out_dir)
+        changed = {p: t for p, t in outputs if not (p.is_file() and p.read_text("utf-8") == t)}
+        if not changed:
+            return []
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        if out_dir.exists() and not out_dir.is_dir():
+            raise NndslError(f"cannot write into {out_dir}: it is not a folder")
+        for path in changed:
+            if path.is_dir() and not path.is_symlink():
+                raise NndslError(f"cannot write {path}: a folder is in the way")
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.nndsl-", dir=out_dir.parent))
+        try:
+            os.chmod(staging, _mode(out_dir) | (0o111 if not out_dir.exists() else 0))
+            _stage(out_dir, staging, changed)
+            if not out_dir.exists():
+                os.rename(staging, out_dir)
+            elif _exchange(staging, out_dir):
+                shutil.rmtree(staging, ignore_errors=True)
+            else:
+                for path in changed:
+                    os.replace(staging / path.name, path)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
     except OSError as err:
         where = err.filename or out_dir
         raise NndslError(f"cannot write {where}: {err.strerror or err}") from None
-    return written
+    return list(changed)
 
 
 def generate(spec_paths: list[Path], targets: list[Target], out_dir: Path) -> list[Path]:

@@ -28,6 +28,14 @@ MNIST_FILES: dict[str, str] = {
     "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
 }
 
+# the exact decompressed sizes: a file (or a gzip bomb) growing past its size is refused
+MNIST_SIZES: dict[str, int] = {
+    "t10k-images-idx3-ubyte": 16 + 10_000 * 784,
+    "t10k-labels-idx1-ubyte": 8 + 10_000,
+    "train-images-idx3-ubyte": 16 + 60_000 * 784,
+    "train-labels-idx1-ubyte": 8 + 60_000,
+}
+
 MNIST_MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -245,10 +253,11 @@ def _open_maybe_gzip(path: Path) -> BinaryIO:
     return path.open("rb")
 
 
-def store_verified(source: Path, dest: Path, sha256: str) -> None:
+def store_verified(source: Path, dest: Path, sha256: str, size: int | None = None) -> None:
     """Copy (gunzipping) source to dest atomically, only if its sha256 matches.
 
-    Raises SourceError on a mismatch or unreadable input; dest is never half-written.
+    Raises SourceError on a mismatch, unreadable input, or more than `size` bytes (checked
+    while streaming, so a gzip bomb stops there); dest is never half-written.
     """
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
@@ -258,7 +267,11 @@ def store_verified(source: Path, dest: Path, sha256: str) -> None:
     try:
         digest = hashlib.sha256()
         with os.fdopen(fd, "wb") as out, _open_maybe_gzip(source) as src:
+            written = 0
             for chunk in iter(lambda: src.read(_CHUNK), b""):
+                written += len(chunk)
+                if size is not None and written > size:
+                    raise SourceError(f"{dest.name} is larger than its {size:,} bytes")
                 digest.update(chunk)
                 out.write(chunk)
             out.flush()
@@ -323,7 +336,7 @@ def _try_source(
                 if name not in names or name in stored:
                     continue
                 try:
-                    store_verified(path, folder / name, MNIST_FILES[name])
+                    store_verified(path, folder / name, MNIST_FILES[name], MNIST_SIZES.get(name))
                 except SourceError as err:
                     problems[name] = str(err)
                     continue

@@ -441,3 +441,14 @@ def test_real_mnist_if_present(loaders: dict) -> None:
     (x_train, y_train), (x_test, _) = loaders["load_mnist"](None, 100, *MODEL)
     assert x_train.shape == (100, 28, 28) and x_test.shape == (100, 28, 28)
     assert set(y_train.tolist()) <= set(range(10)) and 0.0 < x_test.mean() < 0.5
+
+
+def test_a_gzip_bomb_is_refused_while_streaming(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.gz"
+    with gzip.open(bomb, "wb") as handle:
+        for _ in range(200):
+            handle.write(b"\0" * 1_000_000)
+    with pytest.raises(SourceError, match="larger than"):
+        data.store_verified(bomb, tmp_path / "out", "0" * 64, size=1_000_000)
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["bomb.gz"]
