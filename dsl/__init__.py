@@ -21,15 +21,27 @@ __version__ = "0.2.0"
 
 
 def loads(text: str, file: str = "<spec>") -> Program:
-    """Parse, type and analyse spec text."""
+    """Parse, type and analyse spec text (SpecError, or SpecErrors for several)."""
+    from nndsl.errors import coded
     from nndsl.infer import analyse
-    from nndsl.resolve import parse
+    from nndsl.resolve import build
+    from nndsl.syntax import parse_syntax
 
     try:
-        return analyse(parse(text, file), source=file)
+        syntax = parse_syntax(text, file)
     except SpecError as err:
         err.source = text
-        raise
+        raise coded(err, "syntax") from None
+    try:
+        spec = build(syntax)
+    except SpecError as err:
+        err.source = text
+        raise coded(err, "meaning") from None
+    try:
+        return analyse(spec, source=file)
+    except SpecError as err:
+        err.source = text
+        raise coded(err, "shape") from None
 
 
 def load(path: str | Path) -> Program:

@@ -55,20 +55,24 @@ def cmd_check(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not args.files:
         raise NndslError("check needs spec files or folders (or --list-layers)")
-    failures = 0
-    count = 0
+    failures, count, report = 0, 0, []
     for path in _spec_files(args.files):
         count += 1
         try:
             _load(path)
+            report.append({"file": str(path), "errors": []})
         except SpecError as err:
             failures += 1
-            _say(err.format())
-    if failures:
+            report.append({"file": str(path), "errors": [e.as_dict() for e in err.errors]})
+            if args.format == "text":
+                _say(err.format())
+    if args.format == "json":
+        print(json.dumps({"specs": report, "failed": failures}, indent=2))
+    elif failures:
         _say(f"{failures} of {count} spec(s) have errors")
-        return EXIT_USAGE
-    print(f"ok: {count} spec(s)")
-    return EXIT_OK
+    else:
+        print(f"ok: {count} spec(s)")
+    return EXIT_USAGE if failures else EXIT_OK
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -176,6 +180,16 @@ def cmd_targets(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Help that shows each option's default, when it has one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nndsl", description="One neural-network spec, code for every framework."
@@ -184,14 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, handler: Callable, help: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, description=help)
+        sub = commands.add_parser(name, help=help, description=help, formatter_class=_Formatter)
         sub.set_defaults(handler=handler)
         return sub
 
     sub = add("check", cmd_check, "check spec files (or folders of them) for errors")
-    sub.add_argument("files", nargs="*", metavar="FILE")
+    sub.add_argument("files", nargs="*", metavar="FILE", help="specs or folders; - is stdin")
+    sub.add_argument("--list-layers", action="store_true", help="list the layers and arguments")
     sub.add_argument(
-        "--list-layers", action="store_true", help="list the layers and their arguments"
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="json: every error with its file, line, column, end, code and message",
     )
     sub = add("summary", cmd_summary, "print a Keras-like table of layers, shapes and params")
     sub.add_argument("files", nargs="+", metavar="FILE")
@@ -222,8 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--data-dir", help="default: $NNDSL_DATA_DIR or ~/.cache/nndsl")
     sub = add("compare", cmd_compare, "train a spec in every target and compare them")
     sub.add_argument("spec", metavar="SPEC")
-    sub.add_argument("--targets", default="all", help="all, or a comma-separated list")
-    sub.add_argument("--epochs", type=int, default=1)
+    sub.add_argument(
+        "--targets", "--target", "-t", default="all", help="all, or a comma-separated list"
+    )
+    sub.add_argument("--epochs", type=int, default=1, help="epochs per target")
     sub.add_argument("--limit", type=int, help="use only the first N train and test samples")
     sub.add_argument("--out", default="results", help="folder for results.json/results.png")
     sub.add_argument("--data-dir", help="default: $NNDSL_DATA_DIR or ~/.cache/nndsl")

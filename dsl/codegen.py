@@ -139,6 +139,8 @@ def output_path(program: ir.Program, target: Target, out_dir: Path) -> Path:
 
 def spec_label(path: Path) -> str:
     """The spec path as recorded in generated code: relative to the cwd when possible."""
+    if str(path) == "-":
+        return "<stdin>"
     try:
         return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from nndsl import codegen, targets
 from nndsl.compare import CompareJob, format_table, run_compare, write_results
-from nndsl.errors import DslError
+from nndsl.errors import NndslError, SpecError
 
 
 def _progress(message: str) -> None:
@@ -18,13 +18,13 @@ def _progress(message: str) -> None:
 def compare(args: argparse.Namespace) -> int:
     """Run the comparison described by the parsed `nndsl compare` arguments."""
     if args.epochs < 1:
-        raise DslError("--epochs must be at least 1")
+        raise NndslError("--epochs must be at least 1")
     if args.limit is not None and args.limit < 1:
-        raise DslError("--limit must be at least 1")
+        raise NndslError("--limit must be at least 1")
     chosen = targets.select(args.targets)
     program, spec_file = codegen.load_program(Path(args.spec))
     if program.spec.train is None:
-        raise DslError(f"{spec_file} has no train section to compare", file=spec_file)
+        raise SpecError("the spec has no train section to compare", file=spec_file)
     out_dir = Path(args.out)
     package = out_dir / "generated"
     outputs = codegen.plan([(program, spec_file)], chosen, package)

@@ -50,18 +50,33 @@ class SpecError(NndslError):
         span: Span | None = None,
         file: str = "<spec>",
         notes: tuple[tuple[str, Span], ...] = (),
+        code: str | None = None,
     ):
         super().__init__(message)
         self.span = span
         self.file = span.file if span else file
         self.notes = notes
+        self.code = code  # file, syntax, limit, meaning or shape (see docs/language.md)
         self.source: str | None = None
+
+    @property
+    def errors(self) -> list[SpecError]:
+        """Every error this one reports (itself, or each of several)."""
+        return [self]
 
     def with_note(self, message: str, span: Span) -> SpecError:
         """A copy with one more note."""
-        err = SpecError(self.message, self.span, self.file, (*self.notes, (message, span)))
+        err = SpecError(
+            self.message, self.span, self.file, (*self.notes, (message, span)), self.code
+        )
         err.source = self.source
         return err
+
+    def as_dict(self) -> dict[str, object]:
+        """The error for machines (`nndsl check --format json`)."""
+        where = self.span.model_dump() if self.span else {"file": self.file}
+        notes = [{"message": m, **s.model_dump()} for m, s in self.notes]
+        return {**where, "code": self.code, "message": self.message, "notes": notes}
 
     def format(self, source: str | None = None) -> str:
         """`file:line:col: error: message`, the line and a caret, then each note alike."""
@@ -71,6 +86,34 @@ class SpecError(NndslError):
         parts = [_located("error", self.message, self.span, source)]
         parts += [_located("note", message, span, source) for message, span in self.notes]
         return "\n".join(parts)
+
+
+class SpecErrors(SpecError):
+    """Several independent errors of one spec, in source order (at most MAX_ERRORS)."""
+
+    def __init__(self, errors: list[SpecError]):
+        first = errors[0]
+        super().__init__(first.message, first.span, first.file, first.notes, first.code)
+        self._errors = list(errors)
+
+    @property
+    def errors(self) -> list[SpecError]:
+        return self._errors
+
+    def format(self, source: str | None = None) -> str:
+        source = source if source is not None else self.source
+        return "\n".join(err.format(source) for err in self._errors)
+
+
+MAX_ERRORS = 20  # a check reports at most this many errors per spec
+
+
+def coded(err: SpecError, code: str) -> SpecError:
+    """`err` (and each error it holds) with `code` where none was set."""
+    for one in err.errors:
+        one.code = one.code or code
+    err.code = err.code or code
+    return err
 
 
 DslError = SpecError  # the name the first wave used
@@ -127,6 +170,16 @@ def with_trace(err: SpecError, trace: tuple[tuple[str, Span], ...]) -> SpecError
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """Return ' (did you mean X?)' for the closest choice, or ''."""
-    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    """' (did you mean X?)' for the closest choice, naming a second one when it is nearly as
+    close (`crossentropy`: categorical_ or binary_crossentropy); '' when none is close."""
+    options = sorted(set(choices))
+    close = difflib.get_close_matches(word, options, n=3, cutoff=0.6)
+    if not close:
+        return ""
+
+    def score(choice: str) -> float:
+        return difflib.SequenceMatcher(None, word, choice).ratio()
+
+    best = score(close[0])
+    near = [c for c in close if best < 0.85 and best - score(c) <= 0.12][:2] or close[:1]
+    return " (did you mean " + " or ".join(f"'{c}'" for c in near) + "?)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from nndsl import ir
-from nndsl.errors import SpecError, with_trace
+from nndsl.errors import MAX_ERRORS, SpecError, SpecErrors, with_trace
 from nndsl.rules import RULES, Result, check_merge, fmt
 
 Shape = tuple[int, ...]
@@ -53,15 +53,24 @@ def infer_node(
 
 
 def _walk(model: ir.Model, nodes: tuple[ir.GraphNode, ...]) -> list[ir.NodeInfo]:
+    """Each node's shapes and weights; a node that does not fit is recorded and the nodes
+    reading it skipped, so every independent error is reported (SpecErrors)."""
     shapes: dict[str, Shape] = {i.name: i.type.shape for i in model.inputs}
     tokens = {i.name for i in model.inputs if i.type.kind == "tokens"}
     label = {name: f"'{name}'" for name in shapes}
-    infos = []
+    infos, errors, failed = [], [], set()
     for node in nodes:
+        if failed & set(node.inputs):
+            failed.add(node.name)
+            continue
         try:
             result = infer_node(node, shapes, tokens, label)
         except SpecError as err:
-            raise with_trace(err, node.trace) from None
+            errors.append(with_trace(err, node.trace))
+            failed.add(node.name)
+            if len(errors) >= MAX_ERRORS:
+                break
+            continue
         shapes[node.name] = result.shape
         label[node.name] = f"'{node.var}'" if node.var else node.op.kind
         infos.append(
@@ -77,6 +86,8 @@ def _walk(model: ir.Model, nodes: tuple[ir.GraphNode, ...]) -> list[ir.NodeInfo]
                 block=node.block,
             )
         )
+    if errors:
+        raise SpecErrors(errors) if len(errors) > 1 else errors[0]
     return infos
 
 

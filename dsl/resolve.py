@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from nndsl import ir
 from nndsl.calls import _text, _validation_error, resolve
-from nndsl.errors import Span, SpecError, did_you_mean, with_trace
+from nndsl.errors import MAX_ERRORS, Span, SpecError, SpecErrors, did_you_mean, with_trace
 from nndsl.syntax import (
     KEYWORDS,
     BlockDef,
@@ -39,6 +39,9 @@ from nndsl.syntax import (
 from nndsl.train_settings import train_section
 
 MAX_NODES = 10_000  # layers after expanding blocks and repeats
+POISON = (
+    "\0failed"  # the result of a statement that failed: later statements reading it are skipped
+)
 MAX_REPEAT = 1_000
 MAX_BLOCK_DEPTH = 16
 MAX_NAME = 64
@@ -59,6 +62,10 @@ class _Scope:
     later: dict[str, int] = field(default_factory=dict)  # names bound further down -> line
 
 
+class _Skip(Exception):
+    """A statement reading the result of one that already failed: skipped without a message."""
+
+
 class _Builder:
     def __init__(self, syntax: Syntax):
         self.syntax = syntax
@@ -67,13 +74,29 @@ class _Builder:
         self.nodes: list[ir.GraphNode] = []
         self.made_by: dict[str, tuple[Span, str | None, tuple]] = {}  # tensor -> statement
         self.outputs: tuple[str, ...] | None = None
+        self.errors: list[SpecError] = []
 
     # --- statements ---
 
     def body(self, statements: tuple[Statement, ...], scope: _Scope) -> None:
+        """Each statement in turn. At the model's level an error is recorded and the
+        statement's result marked failed, so the independent errors after it are found too;
+        inside a block the first error ends the block's use."""
         for index, statement in enumerate(statements):
             scope.later = _bound_later(statements[index + 1 :])
-            self.statement(statement, scope, last=index == len(statements) - 1)
+            try:
+                self.statement(statement, scope, last=index == len(statements) - 1)
+            except (SpecError, _Skip) as err:
+                if scope.trace:
+                    raise
+                if isinstance(err, SpecError):
+                    self.errors.append(err)
+                    if len(self.errors) >= MAX_ERRORS or err.code == "limit":
+                        raise SpecErrors(self.errors) from None
+                if isinstance(statement, LayerStmt):
+                    scope.previous = POISON
+                    if statement.target is not None:
+                        scope.tensors[statement.target.value] = POISON
 
     def statement(self, statement: Statement, scope: _Scope, last: bool) -> None:
         if isinstance(statement, InputStmt):
@@ -147,6 +170,7 @@ class _Builder:
             raise SpecError(
                 f"repeat needs a whole number from 1 to {MAX_REPEAT}, got {statement.count.text}",
                 statement.count.span,
+                code="limit",
             )
         for _ in range(count):
             self.body(statement.body, scope)
@@ -157,6 +181,8 @@ class _Builder:
         self, call: Call, source: str | None, scope: _Scope, var: str | None, explicit: bool
     ) -> str:
         call = _substitute(call, scope.params)
+        if source == POISON:
+            raise _Skip()
         if call.name in self.blocks:
             return self.block(call, source, scope, var)
         cls = ir.LAYERS.get(call.name)
@@ -178,7 +204,9 @@ class _Builder:
         scope.counters[call.name] += 1
         name = f"{scope.prefix}{call.name}_{scope.counters[call.name]}"
         if len(self.nodes) >= MAX_NODES:
-            raise SpecError(f"the model has more than {MAX_NODES:,} layers", call.span)
+            raise SpecError(
+                f"the model has more than {MAX_NODES:,} layers", call.span, code="limit"
+            )
         node = ir.GraphNode(
             name=name,
             op=op,
@@ -242,6 +270,8 @@ class _Builder:
     # --- tensor names ---
 
     def ref(self, name: Name, scope: _Scope) -> str:
+        if scope.tensors.get(name.value) == POISON:
+            raise _Skip()
         if name.value == "input":
             if scope.trace:
                 assert scope.block_input is not None
@@ -276,6 +306,8 @@ class _Builder:
         syntax = self.syntax
         scope = _Scope()
         self.body(syntax.body, scope)
+        if self.errors:
+            raise SpecErrors(self.errors)
         if not self.inputs:
             raise SpecError(
                 "a model needs an input, e.g. 'input image(28, 28, 1)'", syntax.model_span
@@ -431,9 +463,20 @@ def _model_name(syntax: Syntax) -> str:
 
 
 def build(syntax: Syntax) -> ir.Spec:
-    """Type a parsed file into the IR Spec."""
-    model = _Builder(syntax).model()
-    train = train_section(syntax.train, syntax.train_span) if syntax.train is not None else None
+    """Type a parsed file into the IR Spec; every independent error is reported together."""
+    errors: list[SpecError] = []
+    model = train = None
+    try:
+        model = _Builder(syntax).model()
+    except SpecError as err:
+        errors += err.errors
+    try:
+        if syntax.train is not None:
+            train = train_section(syntax.train, syntax.train_span)
+    except SpecError as err:
+        errors += err.errors
+    if errors:
+        raise SpecErrors(errors[:MAX_ERRORS]) if len(errors) > 1 else errors[0]
     try:
         return ir.Spec(model=model, train=train, span=syntax.span)
     except ValidationError as err:  # pragma: no cover - the builder validated every part

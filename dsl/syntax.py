@@ -7,6 +7,7 @@ types the tree into the IR.
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -22,7 +23,7 @@ GRAMMAR = Path(__file__).with_name("grammar.lark")
 MAX_INT = 2**31 - 1
 MAX_DIGITS = 40  # longer numbers are refused before Python converts them
 MAX_DEPTH = 32  # brackets and braces nested deeper than this are refused
-MAX_BYTES = 4 * 1024 * 1024  # larger spec files are refused unread
+MAX_BYTES = 1024 * 1024  # larger spec files are refused unread
 KEYWORDS = ("model", "block", "input", "output", "repeat", "train")
 
 
@@ -364,7 +365,9 @@ def _check_depth(text: str, file: str) -> None:
                 span = Span(
                     file=file, line=line, column=column, end_line=line, end_column=column + 1
                 )
-                raise SpecError(f"brackets nested deeper than {MAX_DEPTH} levels", span)
+                raise SpecError(
+                    f"brackets nested deeper than {MAX_DEPTH} levels", span, code="limit"
+                )
         elif ch in ")]}":
             depth = max(0, depth - 1)
 
@@ -392,18 +395,30 @@ def parse_syntax(text: str, file: str) -> Syntax:
 
 
 def read_spec(path: Path) -> tuple[str, str]:
-    """Read a spec file as text, or raise SpecError naming the file."""
+    """Read a spec file (`-`: standard input) as text, or raise SpecError naming the file."""
     file = str(path)
+    if file == "-":
+        return "<stdin>", _decode(sys.stdin.buffer.read(MAX_BYTES + 1), "<stdin>")
     try:
         if path.is_file() and path.stat().st_size > MAX_BYTES:
-            raise SpecError(f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB", file=file)
+            raise SpecError(
+                f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB", file=file, code="limit"
+            )
         data = path.read_bytes()
     except FileNotFoundError:
-        raise SpecError("no such file", file=file) from None
+        raise SpecError("no such file", file=file, code="file") from None
     except IsADirectoryError:
-        raise SpecError("is a directory", file=file) from None
+        raise SpecError("is a directory", file=file, code="file") from None
     except OSError as err:
-        raise SpecError(f"cannot read: {err.strerror}", file=file) from None
+        raise SpecError(f"cannot read: {err.strerror}", file=file, code="file") from None
+    return file, _decode(data, file)
+
+
+def _decode(data: bytes, file: str) -> str:
+    if len(data) > MAX_BYTES:
+        raise SpecError(
+            f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB", file=file, code="limit"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -417,12 +432,12 @@ def read_spec(path: Path) -> tuple[str, str]:
         ) from None
     if "\0" in text:
         raise _located("NUL byte in the file: is it a text file?", file, text, text.index("\0"))
-    return file, text
+    return text
 
 
 def _located(message: str, file: str, text: str, pos: int) -> SpecError:
     from nndsl.diagnostics import _offset_span
 
-    err = SpecError(message, _offset_span(file, text, pos))
+    err = SpecError(message, _offset_span(file, text, pos), code="file")
     err.source = text
     return err

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from nndsl import ir
 from nndsl.calls import _text, _validation_error, resolve
-from nndsl.errors import Span, SpecError, did_you_mean
+from nndsl.errors import Span, SpecError, SpecErrors, did_you_mean
 from nndsl.syntax import Items, Literal, Name, Setting
 
 
@@ -53,19 +53,30 @@ SETTING_EXAMPLES = {
 }
 
 
+def _setting(setting: Setting, seen: dict[str, Setting]) -> Any:
+    handler = SETTINGS.get(setting.name)
+    if handler is None:
+        hint = did_you_mean(setting.name, SETTINGS) or f"; choose from {', '.join(SETTINGS)}"
+        raise SpecError(f"unknown train setting '{setting.name}'{hint}", setting.span)
+    if setting.name in seen:
+        first = seen[setting.name].span.line
+        raise SpecError(f"'{setting.name}' is set twice (first on line {first})", setting.span)
+    return handler(setting)
+
+
 def train_section(settings: tuple[Setting, ...], span: Span) -> ir.Train:
+    """The typed train section; every setting's error is reported (SpecErrors)."""
     data: dict[str, Any] = {}
     seen: dict[str, Setting] = {}
+    errors: list[SpecError] = []
     for setting in settings:
-        handler = SETTINGS.get(setting.name)
-        if handler is None:
-            hint = did_you_mean(setting.name, SETTINGS) or f"; choose from {', '.join(SETTINGS)}"
-            raise SpecError(f"unknown train setting '{setting.name}'{hint}", setting.span)
-        if setting.name in seen:
-            first = seen[setting.name].span.line
-            raise SpecError(f"'{setting.name}' is set twice (first on line {first})", setting.span)
-        data[setting.name] = handler(setting)
-        seen[setting.name] = setting
+        try:
+            data[setting.name] = _setting(setting, seen)
+        except SpecError as err:
+            errors.append(err)
+        seen.setdefault(setting.name, setting)
+    if errors:
+        raise SpecErrors(errors) if len(errors) > 1 else errors[0]
     for name in REQUIRED_SETTINGS:
         if name not in data:
             example = SETTING_EXAMPLES[name]

@@ -7,6 +7,8 @@ the snapshots with `NNDSL_UPDATE_GOLDEN=1 pytest tests/test_errors.py` and revie
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import random
 import re
@@ -99,7 +101,7 @@ def test_message_shape(spec: Path, capsys: pytest.CaptureFixture[str]) -> None:
     else:
         assert spec.stem == "empty_file", stderr  # nothing to show for an empty file
     if spec.stem in DID_YOU_MEAN:
-        assert f"(did you mean '{DID_YOU_MEAN[spec.stem]}'?)" in message
+        assert f"(did you mean '{DID_YOU_MEAN[spec.stem]}'" in message
 
 
 def test_messages_hide_internals(capsys: pytest.CaptureFixture[str]) -> None:
@@ -177,3 +179,63 @@ def test_fuzz_single_character_edits(
         for word in FORBIDDEN:
             assert word not in stderr, context
     pytest.fail(f"nndsl check {tmp_path} failed as a whole:\n{stderr}")
+
+
+MULTI = """model m {
+    input vector(4)
+    x = dense(0)
+    y = x -> relu()
+    q = input -> dense(2, activation=foo)
+    add(y, q)
+}
+train { dataset mnst loss crossentropy optimizer adam }
+"""
+
+
+def test_check_reports_every_independent_error(tmp_path, capsys) -> None:
+    path = tmp_path / "multi.nn"
+    path.write_text(MULTI)
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    heads = [line for line in err.splitlines() if ": error: " in line]
+    assert [h.split(": error: ")[1] for h in heads] == [
+        "dense units must be greater than 0, got 0",
+        "unknown activation 'foo'",
+        "unknown dataset 'mnst' (did you mean 'mnist'?)",
+        "unknown loss 'crossentropy' (did you mean 'binary_crossentropy' or"
+        " 'categorical_crossentropy'?)",
+    ]  # `relu` and `add` read a failed result: no follow-on errors
+
+
+def test_check_json_and_stdin(monkeypatch, capsys) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(MULTI.encode())))
+    assert main(["check", "-", "--format", "json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    errors = report["specs"][0]["errors"]
+    assert report["failed"] == 1 and len(errors) == 4
+    assert errors[0] == {
+        "file": "<stdin>",
+        "line": 3,
+        "column": 15,
+        "end_line": 3,
+        "end_column": 16,
+        "code": "meaning",
+        "message": "dense units must be greater than 0, got 0",
+        "notes": [],
+    }
+    monkeypatch.setattr(
+        "sys.stdin", io.TextIOWrapper(io.BytesIO(b"model m {\n input vector(4)\n"))
+    )
+    assert main(["check", "-", "--format", "json"]) == 2
+    (error,) = json.loads(capsys.readouterr().out)["specs"][0]["errors"]
+    assert error["code"] == "syntax" and error["line"] == 2
+
+
+def test_exit_codes(tmp_path, capsys) -> None:
+    good = ROOT / "specs" / "mlp.nn"
+    assert main(["check", str(good)]) == 0
+    assert main(["check", str(tmp_path / "missing.nn")]) == 2
+    assert main(["fmt", "--check", str(good)]) == 0
+    messy = tmp_path / "messy.nn"
+    messy.write_text("model m {input vector(4) dense(2)}\n")
+    assert main(["fmt", "--check", str(messy)]) == 1
