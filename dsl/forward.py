@@ -10,6 +10,7 @@ so a plain stack reads `x = ...` all the way down, as an expert writes it.
 from __future__ import annotations
 
 import builtins
+import itertools
 import keyword
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -121,8 +122,8 @@ def _variables(
             candidates.append(var[step.inputs[0]])
         if step.node is None:
             candidates.append(var[step.inputs[0]] + "_t")
-        candidates += ["x", "h", *(f"h{i}" for i in range(2, len(steps) + 3))]
-        for name in candidates:
+        fresh = (f"h{i}" for i in itertools.count(2))
+        for name in itertools.chain(candidates, ["x", "h"], fresh):
             holder = live.get(name)
             if name not in reserved and (holder is None or holder in dying):
                 break

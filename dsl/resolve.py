@@ -59,7 +59,7 @@ class _Scope:
     counters: Counter = field(default_factory=Counter)
     trace: tuple[tuple[str, Span], ...] = ()  # (block, use site), outermost first
     instance: str = ""  # the outermost block instance being expanded
-    later: dict[str, int] = field(default_factory=dict)  # names bound further down -> line
+    later: dict[str, int] = field(default_factory=dict)  # names this body binds -> line
 
 
 class _Skip(Exception):
@@ -82,8 +82,8 @@ class _Builder:
         """Each statement in turn. At the model's level an error is recorded and the
         statement's result marked failed, so the independent errors after it are found too;
         inside a block the first error ends the block's use."""
+        outer, scope.later = scope.later, _bound_later(statements)
         for index, statement in enumerate(statements):
-            scope.later = _bound_later(statements[index + 1 :])
             try:
                 self.statement(statement, scope, last=index == len(statements) - 1)
             except (SpecError, _Skip) as err:
@@ -97,6 +97,7 @@ class _Builder:
                     scope.previous = POISON
                     if statement.target is not None:
                         scope.tensors[statement.target.value] = POISON
+        scope.later = outer
 
     def statement(self, statement: Statement, scope: _Scope, last: bool) -> None:
         if isinstance(statement, InputStmt):
@@ -282,7 +283,7 @@ class _Builder:
             raise SpecError(f"this model has no unnamed input: its inputs are {names}", name.span)
         if name.value in scope.tensors:
             return scope.tensors[name.value]
-        if name.value in scope.later:
+        if name.value in scope.later:  # bound in this body, but not yet: further down
             raise SpecError(
                 f"tensor '{name.value}' is used before it is defined (line"
                 f" {scope.later[name.value]}): a model's graph cannot have a cycle",

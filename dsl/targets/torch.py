@@ -410,12 +410,13 @@ def inits(
     groups: dict[tuple[tuple[str, Call, bool], ...], list[str]] = {}
     for cls, rows in members.items():
         modules = {module for module, _, _ in rows}
-        calls = {attr: {call for _, a, call in rows if a == attr} for _, attr, _ in rows}
+        calls: dict[str, set[Call]] = {}
+        owners: dict[str, set[str]] = {}
+        for module, attr, call in rows:
+            calls.setdefault(attr, set()).add(call)
+            owners.setdefault(attr, set()).add(module)
         if all(len(found) == 1 for found in calls.values()):
-            entries = []
-            for attr, (call,) in calls.items():
-                owners = {module for module, a, _ in rows if a == attr}
-                entries.append((attr, call, owners != modules))
+            entries = [(attr, next(iter(c)), owners[attr] != modules) for attr, c in calls.items()]
             groups.setdefault(tuple(entries), []).append(cls)
         else:
             singles += [
