@@ -1,86 +1,144 @@
-"""Break one pinned default at a time in a template and check that the named tests fail.
+"""Mutation checks: break one pinned semantic at a time and prove a test catches it.
 
-Each mutant replaces one exact snippet, runs its tests, and restores the file. Usage:
+    python scripts/mutants.py            # every mutant
+    python scripts/mutants.py --fast     # the CI subset (FAST below)
+    python scripts/mutants.py WORD ...   # only mutants whose id contains a WORD
 
-    python scripts/mutants.py [WORD ...]    # only mutants whose label contains a WORD
+The tree is copied to a scratch folder first (a crash can never leave a file mutated). For
+each test selection the unmutated tests must pass (the baseline); then each mutant replaces
+one exact snippet in the scratch copy and runs its tests. A mutant is CAUGHT only when pytest
+exits 1 with at least one failed test; every other outcome is an ERROR naming the mutant and
+the reason (the baseline failed, the snippet is gone, pytest missing, an import or collection
+error, exit codes 2-5, a timeout), and the script exits 1.
 
-Prints CAUGHT or MISSED per mutant; exits 1 if any was missed.
+The table MUTANTS is the one list; tests/test_mutants_table.py checks that every semantic
+row of docs/semantics.md names a mutant here and every mutant a row there.
 """
 
 from __future__ import annotations
 
+import argparse
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PARITY = ["tests/test_parity.py::test_outputs_agree_across_targets"]
-STEP = ["tests/test_step_parity.py"]
-TORCH = "dsl/targets/torch.py"
+TIMEOUT = 900  # seconds per pytest run
 
-MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
-    ("torch BatchNorm momentum copied literally", TORCH,
-     '"momentum": round(1.0 - op.momentum, 12)', '"momentum": op.momentum', STEP),
-    ("torch max-pool pads with 0 instead of -inf", "templates/torch/layers.j2",
-     'value=float("-inf")', "value=0.0", PARITY),
-    ("torch avg-pool counts padding", TORCH,
-     'kwargs["count_include_pad"] = False', 'kwargs["count_include_pad"] = True', PARITY),
-    ("torch leaky_relu slope left to torch", TORCH,
-     'kwargs={"negative_slope": op.negative_slope}', "kwargs={}", PARITY),
-    ("torch gelu tanh approximation", TORCH,
-     '"tanh" if op.approximate else "none"', '"tanh"', PARITY),
-    ("torch flatten in NCHW order", "templates/torch/module.py.j2",
-     "        x = x.permute{{ layer.to_last | lit }}  # channels-last: the canonical order\n",
-     "", PARITY),
-    ("torch loss summed, not averaged", TORCH,
-     'kwargs={"reduction": loss.reduction}', 'kwargs={"reduction": "sum"}', STEP),
-    ("torch glorot init replaced by torch's default", TORCH,
-     'Call("nn.init.xavier_uniform_", kwargs={"gain": 1.0})',
-     'Call("nn.init.kaiming_uniform_", kwargs={"a": 5**0.5})', ["tests/test_target_torch.py"]),
-    ("torch Adam with torch's epsilon placement", "templates/torch/training.j2",
-     'state["v"].sqrt().add_(group["eps"])',
-     'state["v"].sqrt().add_(group["eps"] * (1 - beta_2**t) ** 0.5)',
-     ["tests/test_target_torch.py"]),
-    ("gluon Trainer.step(batch) rescaling", "templates/gluon/module.py.j2",
-     "    trainer.step(1)", "    trainer.step(len(x))", STEP),
-    ("gluon max-pool pads with 0 instead of -inf", "templates/gluon/layers.j2",
-     '_padded(step.pad, "-np.inf", "x")', '_padded(step.pad, "0.0", "x")', PARITY),
-    ("gluon BatchNorm epsilon left to MXNet", "dsl/targets/gluon.py",
-     '        "epsilon": op.epsilon,\n', "", PARITY),
-    ("tf BatchNorm momentum inverted", "dsl/targets/tf.py",
-     "        momentum=op.momentum,", "        momentum=round(1.0 - op.momentum, 12),", STEP),
-    ("keras BatchNorm momentum inverted", "dsl/targets/keras.py",
-     '"momentum": op.momentum,', '"momentum": round(1.0 - op.momentum, 12),', STEP),
-    ("keras loss on probabilities (from_logits off)", "dsl/targets/keras.py",
-     'constants = {"from_logits": "FROM_LOGITS"} if takes_logits else {}', "constants = {}",
-     STEP),
+
+@dataclass(frozen=True)
+class Mutant:
+    id: str  # the semantic it breaks: the `[m:ID]` marker of its docs/semantics.md row
+    file: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+CONTRACT = ("tests/test_contract.py",)
+SEMANTICS = ("tests/test_semantics.py",)
+STEP = ("tests/test_step_parity.py",)
+
+# id: "<target>/<semantic>"; the semantic is the `[m:...]` marker of a docs/semantics.md row
+MUTANTS: list[Mutant] = [
+    Mutant(
+        "torch/bn-momentum",
+        "dsl/targets/torch.py",
+        '"momentum": round(1.0 - op.momentum, 12)',
+        '"momentum": op.momentum',
+        SEMANTICS,
+    ),
 ]  # fmt: skip
 
+# the CI subset: one or more mutants per semantic, chosen to run in under five minutes
+FAST: set[str] = {"torch/bn-momentum"}
 
-def run(label: str, relative: str, old: str, new: str, tests: list[str]) -> bool:
-    """Apply one mutant, run its tests, restore the file; True when a test failed."""
-    path = ROOT / relative
-    text = path.read_text()
-    if old not in text:
-        print(f"STALE  {label}: snippet not found in {relative}")
-        return False
-    path.write_text(text.replace(old, new, 1))
+
+def _copy_tree(scratch: Path) -> None:
+    """The tracked files (and new ones not ignored) of the repository, into scratch."""
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            target = scratch / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    (scratch / "nndsl").symlink_to("dsl")  # `import nndsl` finds the scratch copy first
+
+
+def _pytest(scratch: Path, tests: tuple[str, ...]) -> tuple[int | None, str]:
+    command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests]
     try:
-        command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests]
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    finally:
-        path.write_text(text)
-    last = (result.stdout.strip().splitlines() or ["?"])[-1]
-    caught = result.returncode != 0
-    print(f"{'CAUGHT' if caught else 'MISSED'} {label}: {last}", flush=True)
-    return caught
+        result = subprocess.run(
+            command, cwd=scratch, capture_output=True, text=True, timeout=TIMEOUT
+        )
+    except subprocess.TimeoutExpired:
+        return None, f"timed out after {TIMEOUT}s"
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    return result.returncode, lines[-1] if lines else ""
 
 
-def main() -> int:
-    words = sys.argv[1:]
-    chosen = [m for m in MUTANTS if not words or any(w in m[0] for w in words)]
-    results = [run(*mutant) for mutant in chosen]
-    return 0 if all(results) else 1
+def _failed(summary: str) -> bool:
+    return re.search(r"\b\d+ failed\b", summary) is not None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("words", nargs="*", help="only mutants whose id contains a word")
+    parser.add_argument("--fast", action="store_true", help="the CI subset")
+    args = parser.parse_args(argv)
+    chosen = [m for m in MUTANTS if not args.words or any(w in m.id for w in args.words)]
+    if args.fast:
+        chosen = [m for m in chosen if m.id in FAST]
+    errors = 0
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="nndsl-mutants-") as folder:
+        scratch = Path(folder)
+        _copy_tree(scratch)
+        baselines: dict[tuple[str, ...], tuple[int | None, str]] = {}
+        for m in chosen:
+            if m.tests not in baselines:
+                baselines[m.tests] = _pytest(scratch, m.tests)
+            code, summary = baselines[m.tests]
+            if code != 0:
+                print(f"ERROR  {m.id}: the unmutated tests do not pass ({summary})", flush=True)
+                errors += 1
+                continue
+            path = scratch / m.file
+            text = path.read_text(encoding="utf-8")
+            if text.count(m.old) != 1:
+                found = "not found" if m.old not in text else "found more than once"
+                print(f"ERROR  {m.id}: snippet {found} in {m.file}", flush=True)
+                errors += 1
+                continue
+            path.write_text(text.replace(m.old, m.new), encoding="utf-8")
+            try:
+                code, summary = _pytest(scratch, m.tests)
+            finally:
+                path.write_text(text, encoding="utf-8")
+            if code == 1 and _failed(summary):
+                print(f"CAUGHT {m.id}: {summary}", flush=True)
+            else:
+                reason = "no test failed" if code == 0 else f"pytest exit {code}: {summary}"
+                print(f"ERROR  {m.id}: {reason}", flush=True)
+                errors += 1
+    seconds = time.perf_counter() - start
+    print(f"{len(chosen) - errors} of {len(chosen)} mutants caught in {seconds:.0f}s")
+    return 1 if errors or not chosen else 0
 
 
 if __name__ == "__main__":
