@@ -39,7 +39,8 @@ train {
 DETERMINISM = {
     "torch": "import torch; print(torch.are_deterministic_algorithms_enabled())",
     "keras": "import tensorflow as tf; print(tf.config.experimental.is_op_determinism_enabled())",
-    "tf": "import tensorflow as tf; print(tf.config.experimental.is_op_determinism_enabled())",
+    # TF 2.21 exports only enable_op_determinism; the query lives in tensorflow.python
+    "tf": "from tensorflow.python.framework import config; print(config.is_op_determinism_enabled())",
     "gluon": "import os; print(os.environ.get('MXNET_ENGINE_TYPE') == 'NaiveEngine')",
 }
 
