@@ -119,7 +119,14 @@ def _harness_source(inline: bool = False) -> str:
 
 def _support_source(target: Target, inline: bool = False) -> str:
     template = environment().get_template(f"{target.name}/support.py.j2")
-    return template.render(version=__version__, inline=inline)
+    return template.render(version=__version__, inline=inline, ir=IR_CONSTANTS)
+
+
+# the IR's constants a support module may need (initialiser definitions)
+IR_CONSTANTS = {
+    "truncated_normal_stddev": ir.TRUNCATED_NORMAL_STDDEV,
+    "embedding_uniform_limit": ir.EMBEDDING_UNIFORM_LIMIT,
+}
 
 
 def render_support(target: Target) -> str:

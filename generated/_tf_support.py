@@ -39,8 +39,8 @@ def tf_device(device=None):
 
 # ---- the IR's initialisers (Keras' definitions) ----
 
-TRUNCATED_NORMAL_STDDEV = 0.87962566103423978  # of a unit normal truncated at +-2 (nndsl.ir)
-EMBEDDING_UNIFORM_LIMIT = 0.05  # Keras' embedding initialiser U(-0.05, 0.05) (nndsl.ir)
+TRUNCATED_NORMAL_STDDEV = 0.8796256610342398  # of a unit normal truncated at +-2
+EMBEDDING_UNIFORM_LIMIT = 0.05  # Keras' embedding U(-limit, limit)
 
 
 def fans(shape):
