@@ -57,7 +57,7 @@ def test_generated_is_ruff_clean():
             "check",
             "--no-cache",
             "--select",
-            "E,F,W,B",
+            "E,F,W,B,I",
             "--ignore",
             "E501",
             str(ROOT / "generated"),
