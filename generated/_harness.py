@@ -9,6 +9,7 @@ command line prints it and exits 2.
 from __future__ import annotations
 
 import argparse
+import inspect
 import itertools
 import json
 import os
@@ -446,6 +447,20 @@ def _parser(module):
         run.add_argument(
             "--deterministic", action="store_true", help="deterministic kernels (slower)"
         )
+        options = inspect.signature(module.train).parameters
+        if "compile" in options:
+            run.add_argument(
+                "--compile",
+                action="store_true",
+                help="compile the whole training step (the warm-up is timed apart)",
+            )
+        if "precision" in options:
+            run.add_argument(
+                "--precision",
+                choices=("fp32", "bf16", "fp16"),
+                default="fp32",
+                help="mixed precision: bf16, or fp16 with loss scaling (GPU)",
+            )
         run.add_argument("--quiet", action="store_true", help="no progress lines")
         run.set_defaults(handler=_train)
         check = commands.add_parser(
@@ -527,6 +542,7 @@ def _train(module, args):
     model = module.build_model(device=args.device)
     if args.initial_weights:
         module.import_weights(model, read_weights(args.initial_weights))
+    options = {key: getattr(args, key) for key in ("compile", "precision") if hasattr(args, key)}
     history = module.train(
         model,
         x_train,
@@ -536,6 +552,7 @@ def _train(module, args):
         validation=validation,
         verbose=not args.quiet,
         seed=args.seed,
+        **options,
     )
     metrics = module.evaluate(model, x_test, y_test, batch_size=args.batch_size)
     print(f"test loss {metrics['loss']:.4f}, test accuracy {metrics['accuracy']:.4f}")

@@ -60,7 +60,9 @@ class KerasAdam(torch.optim.Optimizer):
                 continue
             grads = [p.grad for p in params]
             beta_1, beta_2 = group["betas"]
-            group["step"] = t = group.get("step", 0) + 1
+            if "step" not in group:  # a tensor: torch.compile and CUDA graphs see no new value
+                group["step"] = torch.zeros((), dtype=torch.float32, device=params[0].device)
+            group["step"] += 1
             state = [self.state[p] for p in params]
             for p, s in zip(params, state, strict=True):
                 if not s:
@@ -72,8 +74,11 @@ class KerasAdam(torch.optim.Optimizer):
             torch._foreach_mul_(v, beta_2)
             torch._foreach_addcmul_(v, grads, grads, value=1 - beta_2)
             denominator = torch._foreach_add(torch._foreach_sqrt(v), group["eps"])
-            lr_t = group["lr"] * (1 - beta_2**t) ** 0.5 / (1 - beta_1**t)
-            torch._foreach_addcdiv_(params, m, denominator, value=-lr_t)
+            t = group["step"]
+            lr_t = group["lr"] * torch.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+            update = torch._foreach_div(m, denominator)
+            torch._foreach_mul_(update, -lr_t)
+            torch._foreach_add_(params, update)
         return loss
 
 
@@ -152,6 +157,35 @@ class KerasAdagrad(torch.optim.Optimizer):
             denominator = torch._foreach_sqrt(torch._foreach_add(sums, group["eps"]))
             torch._foreach_addcdiv_(params, grads, denominator, value=-group["lr"])
         return loss
+
+
+def make_step(model, optimizer, compute_loss, compile=False, precision="fp32"):
+    """The training step on device tensors: forward, loss, backward, optimizer; it returns
+    the loss as a tensor (no host sync). precision "bf16" or "fp16" runs the forward and
+    the loss in autocast (fp16 with loss scaling); compile=True compiles the whole step
+    with torch.compile (CUDA graphs on a GPU: feed it one batch shape)."""
+    device = next(model.parameters()).device.type
+    dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    if dtype is torch.float16 and device != "cuda":
+        raise ValueError("precision fp16 needs a GPU (use bf16 on the CPU)")
+    scaler = torch.amp.GradScaler(device) if dtype is torch.float16 else None
+
+    def step(x, y):
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(device, dtype=dtype, enabled=dtype is not None):
+            loss = compute_loss(model(x), y)
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        return loss.detach()
+
+    if not compile:
+        return step
+    return torch.compile(step, mode="reduce-overhead" if device == "cuda" else None)
 
 
 # ---- canonical weights: each table entry is (canonical shape, state_dict key, axes[, gate

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import _harness
-from ._torch_support import count_canonical, export_canonical, import_canonical
+from ._torch_support import count_canonical, export_canonical, import_canonical, make_step
 
 SPEC_FILE = "specs/mlp_nobias.nn"
 MODEL_NAME = "mlp_nobias"
@@ -117,45 +117,49 @@ def _labels(y, device):
     return torch.as_tensor(_harness.check_labels(y, NUM_CLASSES, "labels"), device=device)
 
 
-def _step(model, optimizer, x, y):
-    """One optimizer step on tensors; the loss stays a tensor (no host sync)."""
-    optimizer.zero_grad(set_to_none=True)
-    loss = compute_loss(model(x), y)
-    loss.backward()
-    optimizer.step()
-    return loss.detach()
-
-
 def train_step(model, optimizer, x, y):
     """One optimizer step on a numpy batch in training mode; returns the batch's loss."""
     model.train()
     x = torch.as_tensor(np.asarray(x, dtype=INPUT_DTYPE), device=_device(model))
-    return _step(model, optimizer, x, _labels(y, x.device)).item()
+    return make_step(model, optimizer, compute_loss)(x, _labels(y, x.device)).item()
 
 
 def train(
-    model, x, y, epochs=EPOCHS, batch_size=BATCH_SIZE, validation=None, verbose=True, seed=SEED
+    model,
+    x,
+    y,
+    epochs=EPOCHS,
+    batch_size=BATCH_SIZE,
+    validation=None,
+    verbose=True,
+    seed=SEED,
+    compile=False,
+    precision="fp32",
 ):
     """Mini-batches in the harness's order for `seed` (every target sees the same batches);
-    returns the history: loss, epoch_seconds, first_step_seconds (and val_accuracy)."""
+    returns the history: loss, epoch_seconds, first_step_seconds (and val_accuracy).
+    compile: the whole step through torch.compile (the last partial batch of an epoch is
+    dropped: one shape); precision: "fp32", "bf16" or "fp16" (autocast, see make_step)."""
     optimizer = make_optimizer(model)
+    step = make_step(model, optimizer, compute_loss, compile, precision)
     x = torch.as_tensor(np.asarray(x, dtype=INPUT_DTYPE), device=_device(model))
     y = _labels(y, x.device)
-    progress = _harness.Progress(epochs, -(-len(x) // batch_size), verbose)
+    end = len(x) - len(x) % batch_size if compile and len(x) >= batch_size else len(x)
+    progress = _harness.Progress(epochs, -(-end // batch_size), verbose)
     for epoch in range(epochs):
         model.train()
         order = torch.as_tensor(_harness.epoch_order(len(x), seed, epoch), device=x.device)
         total = torch.zeros((), device=x.device)
         progress.start(epoch)
-        for begin in range(0, len(x), batch_size):
+        for begin in range(0, end, batch_size):
             batch = order[begin : begin + batch_size]
-            total += _step(model, optimizer, x[batch], y[batch]) * len(batch)
+            total += step(x[batch], y[batch]) * len(batch)
             progress.step()
         progress.stop()
         metrics = {}
         if validation is not None:
             metrics["val_accuracy"] = evaluate(model, *validation)["accuracy"]
-        progress.end(total.item() / len(x), **metrics)
+        progress.end(total.item() / end, **metrics)
     return progress.history
 
 

@@ -491,6 +491,7 @@ def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
             ),
         }
         optimizer = OPTIMIZERS[train.optimizer.kind]
+        imports.append("make_step")
         if not optimizer.startswith("torch."):
             imports.insert(0, optimizer)
     out["output_activations"] = [
