@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -27,12 +26,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from runner import EXPERTS, ROOT, expert, generated, machine
 
 import nndsl
 from nndsl import codegen, ir, targets
 
-ROOT = Path(__file__).resolve().parents[1]
-EXPERTS = ROOT / "benchmarks" / "experts"
 MODELS = {"cnn": ROOT / "specs" / "cnn.nn", "mlp": ROOT / "specs" / "mlp.nn"}
 
 
@@ -58,31 +56,6 @@ def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
         a @ a
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 / best / 1e9
-
-
-def _run(command: list[str], cwd: Path, record: Path) -> dict:
-    record.unlink(missing_ok=True)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
-    if result.returncode != 0 or not record.exists():
-        tail = (result.stderr.strip().splitlines() or ["?"])[-1]
-        return {"error": f"exit {result.returncode}: {tail}"}
-    return json.loads(record.read_text())
-
-
-def generated(work: Path, model: str, target: str, epochs: int) -> dict:
-    out = work / f"gen-{model}-{target}.json"
-    module = f"generated.{model}_{target}"
-    command = [sys.executable, "-m", module, "train", "--quiet", "--epochs", str(epochs)]
-    return _run(command + ["--device", "cpu", "--json", str(out)], work, out)
-
-
-def expert(work: Path, model: str, target: str, epochs: int, samples: int) -> dict:
-    out = work / f"exp-{model}-{target}.json"
-    script = EXPERTS / f"{target}_expert.py"
-    command = [sys.executable, str(script), "--model", model, "--epochs", str(epochs)]
-    command += ["--samples", str(samples), "--device", "cpu", "--json", str(out)]
-    return _run(command, EXPERTS, out)
 
 
 def _median(values: list[float]) -> float | None:
@@ -171,24 +144,6 @@ def bench_generator(work: Path) -> dict:
     }
 
 
-def machine() -> dict:
-    versions = {}
-    for name in ("torch", "tensorflow", "keras", "mxnet", "jax", "flax"):
-        try:
-            versions[name] = __import__(name).__version__
-        except Exception:  # noqa: BLE001 - a framework that is absent is reported as such
-            versions[name] = None
-    return {
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-        "load_before": os.getloadavg()[0],
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "nndsl": nndsl.__version__,
-        **versions,
-    }
-
-
 def table(rows: list[dict], peak: float) -> str:
     lines = [
         "| model | target | generated samples/s | expert samples/s | generated / expert |"
@@ -225,7 +180,7 @@ def main() -> int:
     parser.add_argument("--json", help="write every figure to this JSON file")
     args = parser.parse_args()
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
-    info = machine()
+    info = {**machine(), "nndsl": nndsl.__version__}
     print(f"machine: {info}", flush=True)
     peak = matmul_gflops()
     print(f"float32 matmul: {peak:.0f} GFLOP/s", flush=True)
