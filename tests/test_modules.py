@@ -38,7 +38,11 @@ train {
 # per target: a snippet printing whether importing the framework switched determinism on
 DETERMINISM = {
     "torch": "import torch; print(torch.are_deterministic_algorithms_enabled())",
-    "keras": "import tensorflow as tf; print(tf.config.experimental.is_op_determinism_enabled())",
+    # TF 2.21 has no public getter (tf.config.experimental only enables); Keras reads this one
+    "keras": (
+        "from tensorflow.python.framework.config import is_op_determinism_enabled; "
+        "print(is_op_determinism_enabled())"
+    ),
     "tf": "import tensorflow as tf; print(tf.config.experimental.is_op_determinism_enabled())",
     "gluon": "import os; print(os.environ.get('MXNET_ENGINE_TYPE') == 'NaiveEngine')",
 }
