@@ -1,208 +1,352 @@
-"""The Keras 3 target: one `keras.Sequential` per spec, trained with compile/fit.
+"""Keras 3: a functional `keras.Model` per spec, trained with compile and fit.
 
-Each IR kind maps onto a Keras layer, loss or optimizer. The functions here turn an
-analysed layer into a small view (Keras class name plus keyword arguments, every
-semantics-bearing one explicit); the templates only print those views.
+Keras' layers compute the IR's semantics as they are: channels-last tensors, TF's `same`
+padding (max pools never pick padding, average pools leave it out of the divisor), Keras'
+initialiser definitions, gate orders (LSTM i, f, c, o; GRU z, r, h with reset_after) and
+optimizer formulas. So every node is one Keras layer named after it and called on the local
+variables of its `site`, and the layers' variables are the canonical weights:
+`<layer>.<variable>`, `forward_`/`backward_` inside a Bidirectional. Arguments that change
+the math and that other frameworks default differently (initialisers, BatchNorm momentum and
+epsilon, LayerNormalization epsilon, leaky_relu's slope, from_logits) are emitted; universal
+defaults (stride 1, dilation 1, groups 1, valid padding, channels-last) are left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from nndsl import ir
-from nndsl.context import LABEL_ENCODING
 from nndsl.targets import Target
+from nndsl.views import Call, LayerView, Site
 
-View = dict[str, Any]
-CHANNELS_LAST = {"data_format": "channels_last"}
-
-
-def _fields(node: ir.Node) -> dict[str, Any]:
-    """The node's semantic fields, named as in the IR (no span, no kind)."""
-    return node.model_dump(exclude={"span", "kind"})
+# --- activations ---
 
 
-def activation(op: ir.Node) -> View:
-    """`keras.activations.<fn>(x, **args)`: the IR's activation kinds and fields are Keras' names."""
-    return {"fn": op.kind, "args": _fields(op)}
+def activation(op: ir.Node) -> Call:
+    """The activation as a call on a tensor (Keras builds an op of the functional graph: an
+    op has no layer name to clash with, and its arguments are explicit)."""
+    kwargs: dict[str, Any] = {}
+    if op.kind == "leaky_relu":
+        kwargs["negative_slope"] = op.negative_slope  # Keras' function default is 0.2
+    elif op.kind == "elu" and op.alpha != 1.0:
+        kwargs["alpha"] = op.alpha
+    elif op.kind == "gelu" and op.approximate:
+        kwargs["approximate"] = True
+    return Call(f"keras.activations.{op.kind}", kwargs=kwargs)
 
 
-def _layer(info: ir.LayerInfo, cls: str, args: dict[str, Any], act: View | None = None) -> View:
-    return {"name": info.name, "cls": cls, "args": args, "activation": act}
+def _fused(op: ir._Kernel) -> tuple[dict[str, Any], Call | None]:
+    """(`activation=` for the layer, or a call applied to its result): Keras' string names
+    mean the IR's activation only without arguments."""
+    act = activation(op.activation)
+    if op.activation.kind == "linear":
+        return {}, None
+    if act.kwargs:
+        return {}, act
+    return {"activation": op.activation.kind}, None
 
 
-def _initializers(info: ir.LayerInfo) -> dict[str, str]:
-    """`<param>_initializer` for each canonical weight of the layer, from the IR."""
-    return {f"{w.name.rsplit('.', 1)[1]}_initializer": w.initializer for w in info.weights}
+def _activation_layer(node: ir.NodeInfo, site: Site) -> LayerView:
+    return LayerView("activation", node.name, site, activation=activation(node.op))
 
 
-def _dense(info: ir.LayerInfo) -> View:
-    op = info.op
-    args = {"units": op.units, "use_bias": op.use_bias}
-    args |= {"kernel_initializer": op.kernel_initializer, "bias_initializer": op.bias_initializer}
-    return _layer(info, "Dense", args, activation(op.activation))
+# --- layers ---
+
+# canonical parameter -> the Keras argument naming its initialiser
+_INITIALIZERS = {
+    "kernel": "kernel_initializer",
+    "depthwise_kernel": "depthwise_initializer",
+    "pointwise_kernel": "pointwise_initializer",
+    "recurrent_kernel": "recurrent_initializer",
+    "bias": "bias_initializer",
+    "embeddings": "embeddings_initializer",
+}
 
 
-def _conv(info: ir.LayerInfo) -> View:
-    op = info.op
-    # Keras' padding="same" is the IR's TF rule (the odd cell after), so LayerInfo.padding
-    # needs no explicit pad layer here.
-    args = {"filters": op.filters, "kernel_size": op.kernel, "strides": op.stride}
-    args |= {"padding": op.padding, **CHANNELS_LAST, "dilation_rate": op.dilation}
-    args |= {"groups": op.groups, "use_bias": op.use_bias}
-    args |= {"kernel_initializer": op.kernel_initializer, "bias_initializer": op.bias_initializer}
-    return _layer(info, f"Conv{op.rank}D", args, activation(op.activation))
+def initializers(node: ir.NodeInfo) -> dict[str, Any]:
+    """The initialiser of every weight, from the IR (normalisation layers' ones and zeros
+    are every framework's, so they are left out)."""
+    out: dict[str, Any] = {}
+    for weight in node.weights:
+        param = weight.param
+        if node.op.kind == "bidirectional":
+            direction, param = param.split("_", 1)
+            if direction == "backward":
+                continue
+        if param == "kernel" and node.op.kind == "depthwise_conv2d":
+            param = "depthwise_kernel"
+        if weight.initializer == "unit_forget_bias":
+            out |= {"bias_initializer": "zeros", "unit_forget_bias": True}
+        elif param in _INITIALIZERS:
+            out[_INITIALIZERS[param]] = weight.initializer
+    return out
 
 
-def _pool(cls: str) -> Callable[[ir.LayerInfo], View]:
-    # Keras' same-padded max pool never picks padding and its average pool leaves the
-    # padded cells out of the divisor: both are the IR's rules.
-    def view(info: ir.LayerInfo) -> View:
-        op = info.op
-        args = {"pool_size": op.size, "strides": op.stride, "padding": op.padding}
-        return _layer(info, f"{cls}{op.rank}D", args | CHANNELS_LAST)
-
-    return view
+def _compact(values: tuple[int, ...]) -> int | tuple[int, ...]:
+    """`(3, 3)` -> `3` (Keras repeats an int over the spatial axes), else the tuple."""
+    return values[0] if len(set(values)) == 1 else values
 
 
-def _global_pool(cls: str) -> Callable[[ir.LayerInfo], View]:
-    def view(info: ir.LayerInfo) -> View:
-        return _layer(info, cls, {**CHANNELS_LAST, "keepdims": False})
-
-    return view
-
-
-def _flatten(info: ir.LayerInfo) -> View:
-    return _layer(info, "Flatten", dict(CHANNELS_LAST))
-
-
-def _reshape(info: ir.LayerInfo) -> View:
-    return _layer(info, "Reshape", {"target_shape": info.output_shape})
+def _layer(node: ir.NodeInfo, site: Site, cls: str, *args: Any, **kwargs: Any) -> LayerView:
+    """`layers.<cls>(*args, **kwargs, <initialisers>, name=<node>)` called on the site."""
+    post = None
+    if isinstance(node.op, ir._Kernel):
+        fused, post = _fused(node.op)
+        kwargs |= fused
+        if not node.op.use_bias:
+            kwargs["use_bias"] = False
+    kwargs |= initializers(node) | {"name": node.name}
+    return LayerView("layer", node.name, site, Call(f"layers.{cls}", args, kwargs), post)
 
 
-def _dropout(info: ir.LayerInfo) -> View:
-    return _layer(info, "Dropout", {"rate": info.op.rate})
+def _window(op: Any, default_stride: tuple[int, ...] | None = None) -> dict[str, Any]:
+    """strides (unless the default) and padding (unless valid)."""
+    kwargs: dict[str, Any] = {}
+    if op.stride != (default_stride or (1,) * len(op.stride)):
+        kwargs["strides"] = _compact(op.stride)
+    if op.padding != "valid":
+        kwargs["padding"] = op.padding  # TF's rule: the odd cell after, as the IR says
+    return kwargs
 
 
-def _batchnorm(info: ir.LayerInfo) -> View:
-    op = info.op
-    args = {"axis": -1, "momentum": op.momentum, "epsilon": op.epsilon}
-    args |= {"center": op.center, "scale": op.scale, **_initializers(info)}
-    return _layer(info, "BatchNormalization", args)
+def _dense(node: ir.NodeInfo, site: Site) -> LayerView:
+    return _layer(node, site, "Dense", node.op.units)
 
 
-def _embedding(info: ir.LayerInfo) -> View:
-    op = info.op
-    args = {"input_dim": op.input_dim, "output_dim": op.output_dim, **_initializers(info)}
-    return _layer(info, "Embedding", args)
+def _conv(node: ir.NodeInfo, site: Site) -> LayerView:
+    op: ir._Conv = node.op
+    kwargs = _window(op)
+    if max(op.dilation) > 1:
+        kwargs["dilation_rate"] = _compact(op.dilation)
+    if op.groups > 1:
+        kwargs["groups"] = op.groups
+    return _layer(node, site, f"Conv{op.rank}D", op.filters, _compact(op.kernel), **kwargs)
 
 
-ACTIVATION_LAYERS = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "elu": "ELU", "softmax": "Softmax"}
+def _conv_transpose(node: ir.NodeInfo, site: Site) -> LayerView:
+    op: ir.Conv2DTranspose = node.op
+    args = (op.filters, _compact(op.kernel))
+    return _layer(node, site, "Conv2DTranspose", *args, **_window(op))
 
 
-def _activation_layer(info: ir.LayerInfo) -> View:
-    """Keras' own layer where it has one (its arguments are the IR fields), else Activation."""
-    op = info.op
-    if op.kind in ACTIVATION_LAYERS:
-        return _layer(info, ACTIVATION_LAYERS[op.kind], _fields(op))
-    return _layer(info, "Activation", {}, activation(op))
+def _depthwise(node: ir.NodeInfo, site: Site) -> LayerView:
+    op: ir.DepthwiseConv2D = node.op
+    kwargs = _window(op)
+    if op.depth_multiplier > 1:
+        kwargs["depth_multiplier"] = op.depth_multiplier
+    return _layer(node, site, "DepthwiseConv2D", _compact(op.kernel), **kwargs)
 
 
-LAYERS: dict[str, Callable[[ir.LayerInfo], View]] = {
+def _separable(node: ir.NodeInfo, site: Site) -> LayerView:
+    op: ir.SeparableConv2D = node.op
+    kwargs = _window(op)
+    if op.depth_multiplier > 1:
+        kwargs["depth_multiplier"] = op.depth_multiplier
+    return _layer(node, site, "SeparableConv2D", op.filters, _compact(op.kernel), **kwargs)
+
+
+def _pool(node: ir.NodeInfo, site: Site) -> LayerView:
+    op: ir._Pool = node.op
+    cls = f"{'AveragePooling' if op.kind.startswith('avg') else 'MaxPooling'}{op.rank}D"
+    return _layer(node, site, cls, _compact(op.size), **_window(op, default_stride=op.size))
+
+
+_GLOBAL = {
+    "global_avgpool1d": "GlobalAveragePooling1D",
+    "global_maxpool1d": "GlobalMaxPooling1D",
+    "global_avgpool2d": "GlobalAveragePooling2D",
+    "global_maxpool2d": "GlobalMaxPooling2D",
+}
+
+
+def _global_pool(node: ir.NodeInfo, site: Site) -> LayerView:
+    return _layer(node, site, _GLOBAL[node.op.kind])
+
+
+def _zero_padding(node: ir.NodeInfo, site: Site) -> LayerView:
+    (top, bottom), (left, right) = node.op.padding
+    padding: Any = ((top, bottom), (left, right))
+    if top == bottom and left == right:
+        padding = top if top == left else (top, left)
+    return _layer(node, site, "ZeroPadding2D", padding)
+
+
+def _upsampling(node: ir.NodeInfo, site: Site) -> LayerView:
+    size = node.op.size
+    return _layer(node, site, "UpSampling2D", *(() if size == (2, 2) else (_compact(size),)))
+
+
+def _flatten(node: ir.NodeInfo, site: Site) -> LayerView:
+    return _layer(node, site, "Flatten")
+
+
+def _reshape(node: ir.NodeInfo, site: Site) -> LayerView:
+    return _layer(node, site, "Reshape", node.op.shape)
+
+
+def _dropout(node: ir.NodeInfo, site: Site) -> LayerView:
+    return _layer(node, site, "Dropout", node.op.rate)
+
+
+def _normalization(node: ir.NodeInfo, site: Site) -> LayerView:
+    op = node.op
+    kwargs: dict[str, Any] = {"epsilon": op.epsilon}
+    if op.kind == "batchnorm":
+        kwargs = {"momentum": op.momentum, **kwargs}  # Keras' convention is the IR's
+    kwargs |= {k: False for k in ("center", "scale") if not getattr(op, k)}
+    cls = "BatchNormalization" if op.kind == "batchnorm" else "LayerNormalization"
+    return _layer(node, site, cls, **kwargs)
+
+
+def _embedding(node: ir.NodeInfo, site: Site) -> LayerView:
+    op: ir.Embedding = node.op
+    return _layer(node, site, "Embedding", op.input_dim, op.output_dim)
+
+
+_RNN = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+def _rnn_kwargs(layer: ir._Recurrent) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    if layer.kind == "simple_rnn" and layer.activation.kind != "tanh":
+        kwargs["activation"] = layer.activation.kind
+    if layer.return_sequences:
+        kwargs["return_sequences"] = True
+    if not layer.use_bias:
+        kwargs["use_bias"] = False
+    elif layer.kind == "lstm" and not layer.unit_forget_bias:
+        kwargs["unit_forget_bias"] = False
+    if layer.kind == "gru":
+        kwargs["reset_after"] = True  # two biases (2, 3U), the IR's (and Keras 3's) GRU
+    return kwargs
+
+
+def _recurrent(node: ir.NodeInfo, site: Site) -> LayerView:
+    op = node.op
+    return _layer(node, site, _RNN[op.kind], op.units, **_rnn_kwargs(op))
+
+
+def _bidirectional(node: ir.NodeInfo, site: Site) -> LayerView:
+    op: ir.Bidirectional = node.op
+    layer = op.layer
+    kwargs = _rnn_kwargs(layer) | initializers(node)
+    inner = Call(f"layers.{_RNN[layer.kind]}", (layer.units,), kwargs)
+    kwargs = {"merge_mode": op.merge} if op.merge != "concat" else {}
+    build = Call("layers.Bidirectional", (inner,), {**kwargs, "name": node.name})
+    return LayerView("layer", node.name, site, build)
+
+
+_MERGES = {
+    "add": "Add",
+    "subtract": "Subtract",
+    "multiply": "Multiply",
+    "average": "Average",
+    "maximum": "Maximum",
+    "concatenate": "Concatenate",
+}
+
+
+def _merge(node: ir.NodeInfo, site: Site) -> LayerView:
+    op = node.op
+    kwargs = {"axis": op.axis} if op.kind == "concatenate" and op.axis != -1 else {}
+    build = Call(f"layers.{_MERGES[op.kind]}", (), {**kwargs, "name": node.name})
+    return LayerView("merge", node.name, site, build)
+
+
+LAYERS = {
     "dense": _dense,
     "conv1d": _conv,
     "conv2d": _conv,
-    "maxpool1d": _pool("MaxPooling"),
-    "maxpool2d": _pool("MaxPooling"),
-    "avgpool1d": _pool("AveragePooling"),
-    "avgpool2d": _pool("AveragePooling"),
-    "global_avgpool2d": _global_pool("GlobalAveragePooling2D"),
-    "global_maxpool2d": _global_pool("GlobalMaxPooling2D"),
+    "conv2d_transpose": _conv_transpose,
+    "depthwise_conv2d": _depthwise,
+    "separable_conv2d": _separable,
+    "maxpool1d": _pool,
+    "maxpool2d": _pool,
+    "avgpool1d": _pool,
+    "avgpool2d": _pool,
+    **dict.fromkeys(_GLOBAL, _global_pool),
+    "zero_padding2d": _zero_padding,
+    "upsampling2d": _upsampling,
     "flatten": _flatten,
     "reshape": _reshape,
     "dropout": _dropout,
-    "batchnorm": _batchnorm,
+    "batchnorm": _normalization,
+    "layernorm": _normalization,
     "embedding": _embedding,
-    **{kind: _activation_layer for kind in ir.ACTIVATIONS},
+    **dict.fromkeys(_RNN, _recurrent),
+    "bidirectional": _bidirectional,
+    **dict.fromkeys(_MERGES, _merge),
+    **dict.fromkeys(ir.ACTIVATIONS, _activation_layer),
 }
 
-# Keras class, fixed arguments. The IR's optimizer formulas are Keras 3's, so every
-# optimizer is Keras' own with all hyperparameters explicit.
-OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
-    "sgd": ("SGD", {}),
-    "adam": ("Adam", {"amsgrad": False}),
-    "adamw": ("AdamW", {"amsgrad": False}),
-    "rmsprop": ("RMSprop", {}),
-    "adadelta": ("Adadelta", {}),
-    "adagrad": ("Adagrad", {}),
+# --- losses and optimizers ---
+
+# kind -> (Keras' loss function, its class). Categorical cross-entropy takes class indices:
+# the same value as one-hot rows, without building them.
+LOSSES = {
+    "categorical_crossentropy": (
+        "sparse_categorical_crossentropy",
+        "SparseCategoricalCrossentropy",
+    ),
+    "sparse_categorical_crossentropy": (
+        "sparse_categorical_crossentropy",
+        "SparseCategoricalCrossentropy",
+    ),
+    "binary_crossentropy": ("binary_crossentropy", "BinaryCrossentropy"),
+    "mse": ("mean_squared_error", "MeanSquaredError"),
+    "mae": ("mean_absolute_error", "MeanAbsoluteError"),
+}
+# kind -> Keras optimizer: Keras' update rules are the IR's formulas
+OPTIMIZERS = {
+    "sgd": "SGD",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "rmsprop": "RMSprop",
+    "adadelta": "Adadelta",
+    "adagrad": "Adagrad",
 }
 
-# Keras class, fixed arguments, whether it takes `from_logits`.
-LOSSES: dict[str, tuple[str, dict[str, Any], bool]] = {
-    "categorical_crossentropy": ("CategoricalCrossentropy", {"label_smoothing": 0.0}, True),
-    "sparse_categorical_crossentropy": ("SparseCategoricalCrossentropy", {}, True),
-    "binary_crossentropy": ("BinaryCrossentropy", {"label_smoothing": 0.0}, True),
-    "mse": ("MeanSquaredError", {}, False),
-    "mae": ("MeanAbsoluteError", {}, False),
-}
-REDUCTIONS = {"mean": "sum_over_batch_size"}  # Keras' name for the mean over the batch
 
-METRICS = {
-    "one_hot": "CategoricalAccuracy",
-    "sparse": "SparseCategoricalAccuracy",
-    "binary": "BinaryAccuracy",
-}
-
-
-def optimizer_view(optimizer: ir.Node) -> View:
-    """The optimizer class; its IR hyperparameters are passed as the module's constants."""
-    cls, fixed = OPTIMIZERS[optimizer.kind]
-    constants = {name: name.upper() for name in _fields(optimizer)}
+def _loss(program: ir.Program) -> dict[str, Any]:
+    """The loss on the model's logits (as a Keras loss object, or as a function when the
+    output activation must be applied first), the label encoding and the accuracy metric."""
+    function, cls = LOSSES[program.train.loss.kind]
+    output = program.outputs[0]
+    labels = "column" if output.shape == (1,) else "one_hot"
+    if function.startswith("sparse"):
+        labels = "classes"
+    on_outputs = None
+    if not program.loss_from_logits and output.activation != "linear":
+        on_outputs = activation(ir.ACTIVATIONS[output.activation]())
+    kwargs = {"from_logits": True} if program.loss_from_logits else {}
+    metric = None  # "accuracy": Keras picks sparse, one-hot or binary accuracy from the shapes
+    if labels == "column" and output.activation == "sigmoid":  # a logit: positive is class 1
+        metric = Call("keras.metrics.BinaryAccuracy", (), {"threshold": 0.0, "name": "accuracy"})
     return {
-        "cls": cls,
-        "constants": constants,
-        "args": fixed,
+        "object": Call(f"keras.losses.{cls}", (), kwargs),
+        "function": f"keras.losses.{function}",
+        "on_outputs": on_outputs,
+        "labels": labels,
+        "metric": metric,
     }
 
 
-def loss_view(program: ir.Program) -> View:
-    """The loss; mse/mae get OUTPUT_ACTIVATION applied to the logits first."""
-    loss = program.spec.train.loss
-    cls, fixed, takes_logits = LOSSES[loss.kind]
-    constants = {"from_logits": "FROM_LOGITS"} if takes_logits else {}
-    outputs = None
-    if not program.loss_from_logits and program.output_activation != "linear":
-        outputs = activation(ir.ACTIVATIONS[program.output_activation]())
-    args = {**fixed, "reduction": REDUCTIONS[loss.reduction]}
-    return {"cls": cls, "constants": constants, "args": args, "outputs": outputs}
-
-
-def metric_view(program: ir.Program) -> View:
-    """Accuracy on the logits the model computes (argmax is the same as on probabilities)."""
-    labels = LABEL_ENCODING[program.spec.train.loss.kind]
-    args: dict[str, Any] = {"name": "accuracy"}
-    if labels == "binary":
-        # binary labels come only with binary_crossentropy, which takes a logit: it is
-        # positive exactly where the sigmoid passes 0.5
-        args["threshold"] = 0.0
-    return {"cls": METRICS[labels], "args": args}
-
-
-def context(program: ir.Program) -> dict[str, Any]:
+def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
     """Template variables of the Keras target."""
-    layers = [LAYERS[info.op.kind](info) for info in program.layers]
     out: dict[str, Any] = {
-        "keras_layers": layers,
-        "uses_partial": any(view["activation"] and view["activation"]["args"] for view in layers),
+        "weights": [(w.name, w.shape) for w in program.weights],
+        "bidirectional": any(n.op.kind == "bidirectional" for n in program.nodes),
+        "output_activations": [
+            None if o.activation == "linear" else activation(ir.ACTIVATIONS[o.activation]())
+            for o in program.outputs
+        ],
     }
-    train = program.spec.train
+    train = program.train
     if train is not None:
-        out |= {
-            "optimizer": optimizer_view(train.optimizer),
-            "loss": loss_view(program),
-            "metric": metric_view(program),
-            "labels": LABEL_ENCODING[train.loss.kind],
+        out["loss"] = _loss(program)
+        out["optimizer"] = {
+            "cls": OPTIMIZERS[train.optimizer.kind],
+            "fields": [k for k, v in train.optimizer.arguments.items() if not isinstance(v, dict)],
         }
     return out
 
@@ -210,8 +354,10 @@ def context(program: ir.Program) -> dict[str, Any]:
 TARGET = Target(
     name="keras",
     framework="keras",
-    description="Keras 3 on the TensorFlow backend: keras.Sequential, compile and fit",
+    description="Keras 3: a functional keras.Model, compile and fit (TensorFlow backend)",
+    layers=LAYERS,
+    losses=LOSSES,
+    optimizers=OPTIMIZERS,
     context=context,
-    kinds=frozenset({*LAYERS, *ir.INPUTS, *ir.DATASETS, *LOSSES, *OPTIMIZERS}),
-    unsupported={},
+    reserved=frozenset({"keras", "layers", "np", "sys"}),
 )
