@@ -172,6 +172,26 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return compare(args)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        raise NndslError("ONNX export needs the onnx package: pip install 'nndsl[onnx]'") from None
+    from nndsl import onnx_export
+
+    if not args.weights:
+        raise NndslError(
+            "export needs --weights W.npz: the model's canonical weights (a generated"
+            " module's save() writes them)"
+        )
+    program, _ = _load(Path(args.spec))
+    weights = onnx_export.read_weights(args.weights)
+    output = Path(args.output) if args.output else Path(f"{program.name}.onnx")
+    path = onnx_export.export(program, weights, output, probabilities=args.probabilities)
+    print(f"wrote {path} (ONNX opset {onnx_export.OPSET})")
+    return EXIT_OK
+
+
 def cmd_targets(args: argparse.Namespace) -> int:
     from nndsl.targets import registry
 
@@ -248,6 +268,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", default="results", help="folder for results.json/results.png")
     sub.add_argument("--data-dir", help="default: $NNDSL_DATA_DIR or ~/.cache/nndsl")
     sub.add_argument("--timeout", type=float, help="seconds allowed per target")
+    sub = add("export", cmd_export, "export a spec with its weights as a model file (ONNX)")
+    sub.add_argument("spec", metavar="SPEC")
+    sub.add_argument("--format", choices=("onnx",), default="onnx", help="the file format")
+    sub.add_argument("--weights", metavar="W.npz", help="canonical weights (.npz); required")
+    sub.add_argument("-o", "--output", metavar="FILE", help="default: MODEL.onnx")
+    sub.add_argument(
+        "--probabilities",
+        action="store_true",
+        help="also output each model output with its activation (softmax/sigmoid) applied",
+    )
     add("targets", cmd_targets, "list the code-generation targets")
     return parser
 
