@@ -12,7 +12,7 @@ import pytest
 
 from nndsl import cli, ir, reference
 from tests.cases import CASES, load, random_inputs, random_weights
-from tests.conftest import SPECS, program_of
+from tests.conftest import SPECS, TARGETS, program_of
 from tests.test_contract import ATOL, predict_all
 
 onnx = pytest.importorskip("onnx", reason="ONNX export needs the extra nndsl[onnx] (onnx)")
@@ -80,7 +80,7 @@ def test_case_matches_the_reference(body):
 
 
 @pytest.mark.parametrize("spec", [pytest.param(spec, id=spec.stem) for spec in SPECS])
-def test_spec_matches_the_reference_and_torch(spec, modules):
+def test_spec_matches_the_reference_and_every_target(spec, modules):
     """Float32 error grows with the logits' size (ResNet-18's reach ~16), so the tolerance
     scales with it as in test_specs."""
     program = program_of(spec)
@@ -93,15 +93,15 @@ def test_spec_matches_the_reference_and_torch(spec, modules):
         scale = max(1.0, float(np.max(np.abs(theirs))))
         diff = max_diff(ours, theirs)
         assert diff < ATOL * scale, f"{output.name}: max abs diff {diff:.3g} (scale {scale:.3g})"
-    pytest.importorskip("torch", reason="the torch comparison needs the extra nndsl[torch]")
-    module = modules(spec, "torch")
-    model = module.build_model(device="cpu")
-    module.import_weights(model, weights)
-    theirs_all = predict_all(module, model, program, inputs)
-    for output, ours, theirs in zip(program.outputs, got, theirs_all, strict=True):
-        scale = max(1.0, float(np.max(np.abs(theirs))))
-        diff = max_diff(ours, theirs.astype(np.float64))
-        assert diff < ATOL * scale, f"{output.name}: {diff:.3g} from torch (scale {scale:.3g})"
+    for target in TARGETS:  # and every target's predict, directly
+        module = modules(spec, target)
+        model = module.build_model(device="cpu")
+        module.import_weights(model, weights)
+        theirs_all = predict_all(module, model, program, inputs)
+        for output, ours, theirs in zip(program.outputs, got, theirs_all, strict=True):
+            scale = max(1.0, float(np.max(np.abs(theirs))))
+            diff = max_diff(ours, theirs.astype(np.float64))
+            assert diff < ATOL * scale, f"{output.name}: {diff:.3g} from {target} ({scale:.3g})"
 
 
 NAMED = {
