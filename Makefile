@@ -1,13 +1,25 @@
-# Two entry points for a fresh machine (Python 3.10+ and npm on PATH):
-#   make compare   set up, fetch MNIST, train the CNN in every framework, print the table
-#   make test      set up, fetch MNIST, run linters, the golden checks and the test suite
+# nndsl's commands. On a fresh machine (Python 3.10+, make; npm and root for the optional
+# parts) two commands do everything:
+#   make compare   set up, fetch MNIST, train specs/cnn.nn in every target, print the table
+#   make test      set up, fetch MNIST, lint, golden checks and the whole test suite
 VENV ?= .venv
 PY := $(VENV)/bin/python
 NNDSL := $(VENV)/bin/nndsl
 SPEC ?= specs/cnn.nn
 EPOCHS ?= 1
 
-.PHONY: setup data compare test lint regen
+.DEFAULT_GOAL := help
+.PHONY: help setup system data compare test test-fast lint regen mutants mutants-fast bench gpu-check
+
+help:
+	@echo "make compare     set up, fetch MNIST, train $(SPEC) in every target and compare ($(EPOCHS) epoch)"
+	@echo "make test        set up, fetch MNIST, lint, golden checks and the whole test suite"
+	@echo "make test-fast   the test suite without MNIST training and mutation checks"
+	@echo "make regen       regenerate generated/ from specs/"
+	@echo "make mutants     every mutation check (mutants-fast: the CI subset)"
+	@echo "make bench       the CPU speed record (quiet machine only; see benchmarks/speed.py)"
+	@echo "make gpu-check   the GPU benchmark (skips where there is no GPU)"
+	@echo "variables: SPEC=specs/mlp.nn EPOCHS=5 VENV=.venv"
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,6 +31,12 @@ $(VENV)/.installed: pyproject.toml
 # (tests/test_wheel.py builds the wheel and checks that it ships grammar and templates)
 setup: $(VENV)/.installed
 
+# optional system packages the tests use when present: Graphviz (`nndsl graph` to SVG)
+system:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v dot >/dev/null; then \
+		apt-get install -y -q graphviz >/dev/null || echo "apt-get failed: graph tests will skip"; \
+	fi
+
 data: setup
 	$(NNDSL) data fetch mnist
 
@@ -26,15 +44,30 @@ compare: data
 	$(NNDSL) compare $(SPEC) --epochs $(EPOCHS)
 
 lint: setup
-	$(PY) -m ruff check dsl tests benchmarks scripts
-	$(PY) -m black --check --quiet dsl tests benchmarks scripts
+	$(PY) -m ruff check dsl tests benchmarks scripts setup.py
+	$(PY) -m black --check --quiet dsl tests benchmarks scripts setup.py
 	$(NNDSL) fmt --check specs
 	$(NNDSL) check specs
-	$(NNDSL) gen specs --target all --check
+	$(NNDSL) gen specs --check
 
-test: data lint
+test: data system lint mutants-fast
 	cd /tmp && $(CURDIR)/$(NNDSL) summary $(CURDIR)/specs/cnn.nn > /dev/null
 	NNDSL_REQUIRE_DATA=1 $(PY) -m pytest -q -p no:cacheprovider
 
+test-fast: setup
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow" -x
+
 regen: setup
-	$(NNDSL) gen specs --target all
+	$(NNDSL) gen specs
+
+mutants: setup
+	$(PY) scripts/mutants.py
+
+mutants-fast: setup
+	$(PY) scripts/mutants.py --fast
+
+bench: data
+	$(PY) benchmarks/speed.py --json results/speed.json
+
+gpu-check: setup
+	$(PY) benchmarks/gpu.py --json results/gpu.json

@@ -25,10 +25,13 @@ def _mnist_available() -> bool:
     return all((folder / name).is_file() for name in MNIST_FILES)
 
 
-pytestmark = pytest.mark.skipif(
-    not _mnist_available() and not os.environ.get("NNDSL_REQUIRE_DATA"),
-    reason="MNIST not fetched: run `nndsl data fetch mnist` (CI sets NNDSL_REQUIRE_DATA=1)",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not _mnist_available() and not os.environ.get("NNDSL_REQUIRE_DATA"),
+        reason="MNIST not fetched: run `nndsl data fetch mnist` (CI sets NNDSL_REQUIRE_DATA=1)",
+    ),
+]
 
 
 def _train(module):
