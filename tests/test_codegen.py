@@ -77,8 +77,7 @@ def test_generated_is_standalone(spec, target):
             imported |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             imported.add(node.module.split(".")[0])
-    allowed = set(sys.stdlib_module_names) | {"numpy", targets.get(target).framework}
-    allowed |= {"keras", "tensorflow"} if target == "keras" else set()
+    allowed = set(sys.stdlib_module_names) | targets.get(target).imports
     assert imported <= allowed, imported - allowed
     relative = {
         node.module

@@ -42,6 +42,7 @@ DETERMINISM = {
     "keras": "from tensorflow.python.framework import config; print(config.is_op_determinism_enabled())",
     "tf": "from tensorflow.python.framework import config; print(config.is_op_determinism_enabled())",
     "gluon": "import os; print(os.environ.get('MXNET_ENGINE_TYPE') == 'NaiveEngine')",
+    "flax": "import os; print('deterministic' in os.environ.get('XLA_FLAGS', ''))",
 }
 
 
@@ -147,6 +148,7 @@ GPUS = {
     "torch": "import torch; print(torch.cuda.is_available())",
     "keras": "import tensorflow as tf; print(bool(tf.config.list_physical_devices('GPU')))",
     "tf": "import tensorflow as tf; print(bool(tf.config.list_physical_devices('GPU')))",
+    "flax": "import jax; print(any(d.platform == 'gpu' for d in jax.devices()))",
 }
 
 

@@ -19,7 +19,7 @@ from nndsl.errors import NndslError, SpecError, did_you_mean
 from nndsl.forward import Wants
 from nndsl.views import LayerView, Site
 
-NAMES = ("keras", "torch", "tf")  # gluon returns as it is ported to the views
+NAMES = ("keras", "torch", "tf", "flax")  # gluon returns as it is ported to the views
 
 ViewFn = Callable[[ir.NodeInfo, Site], LayerView]
 
@@ -45,6 +45,7 @@ class Target:
     wants: Wants | None = None
     unsupported: Mapping[str, str] = field(default_factory=dict)
     extension: str = ".py"
+    requires: tuple[str, ...] = ()  # other top-level packages its modules import
     support: bool = False  # a shared `_<name>_support.py` from `<name>/support.py.j2`
 
     @property
@@ -55,6 +56,11 @@ class Target:
     def support_module(self) -> str | None:
         """The stem of the package's shared module for this target, if it has one."""
         return f"_{self.name}_support" if self.support else None
+
+    @property
+    def imports(self) -> frozenset[str]:
+        """The top-level packages a generated module may import besides the stdlib."""
+        return frozenset({"numpy", self.framework, *self.requires})
 
     @property
     def kinds(self) -> frozenset[str]:

@@ -354,6 +354,7 @@ def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
 TARGET = Target(
     name="keras",
     framework="keras",
+    requires=("tensorflow",),  # only in set_seed(deterministic=True) on its backend
     description="Keras 3: a functional keras.Model, compile and fit (TensorFlow backend)",
     layers=LAYERS,
     losses=LOSSES,
