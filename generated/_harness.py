@@ -16,6 +16,7 @@ import os
 import sys
 import tempfile
 import time
+import types
 import zipfile
 import zlib
 from pathlib import Path
@@ -409,26 +410,31 @@ class Progress:
             self.stream.flush()
 
 
-_FRAMEWORKS = (
-    "numpy",
-    "torch",
-    "tensorflow",
-    "keras",
-    "mxnet",
-    "jax",
-    "flax",
-    "optax",
-    "onnxruntime",
-)
-
-
-def framework_versions():
-    """{package: version} of the frameworks this process has imported."""
-    return {
-        name: str(getattr(sys.modules[name], "__version__", "?"))
-        for name in _FRAMEWORKS
-        if name in sys.modules
-    }
+def framework_versions(module):
+    """{package: version} of the third-party packages that `module` and the modules of its own
+    package it imports (support code, this harness) hold at module level."""
+    package = (getattr(module, "__package__", None) or "").partition(".")[0]
+    scanned = [module] + [
+        value
+        for value in vars(module).values()
+        if isinstance(value, types.ModuleType)
+        and package
+        and value.__name__.startswith(package + ".")
+    ]
+    found = {}
+    for source in scanned:
+        for value in vars(source).values():
+            top = value.__name__.partition(".")[0] if isinstance(value, types.ModuleType) else None
+            if (
+                top
+                and top != package
+                and top not in sys.stdlib_module_names
+                and top in sys.modules
+            ):
+                version = getattr(sys.modules[top], "__version__", None)
+                if isinstance(version, str):
+                    found[top] = version
+    return found
 
 
 def write_json(path, record):
@@ -627,7 +633,7 @@ def _train(module, args):
                 initial_weights_imported=bool(args.initial_weights),
                 initial_weights_sha256=started_from,
                 batch_order_sha256=batch_order,
-                versions=framework_versions(),
+                versions=framework_versions(module),
             ),
         )
 

@@ -509,6 +509,7 @@ def test_every_target_starts_from_the_same_weights_and_batches(
         assert record["initial_weights_sha256"] == initial.weights_sha256(drawn)
         assert record["batch_order_sha256"] == order
         assert record["weights_match"] and record["order_match"]
+        assert "numpy" in record["versions"] and len(record["versions"]) >= 2  # + framework
     assert len({r["initial_weights_sha256"] for r in runs}) == 1  # identical across targets
     assert len({r["batch_order_sha256"] for r in runs}) == 1
     assert dict(os.environ) == environment  # TF_CPP_MIN_LOG_LEVEL: for the children only
