@@ -210,6 +210,42 @@ class _Formatter(argparse.HelpFormatter):
         return text
 
 
+def _compare_arguments(sub: argparse.ArgumentParser) -> None:
+    """The options of `nndsl compare`."""
+    sub.add_argument("spec", metavar="SPEC", nargs="?", help="the spec (not with --from)")
+    sub.add_argument(
+        "--targets", "--target", "-t", default="all", help="all, or a comma-separated list"
+    )
+    sub.add_argument("--epochs", type=int, default=1, help="epochs per run")
+    sub.add_argument("--limit", type=int, help="use only the first N train and test samples")
+    sub.add_argument(
+        "--repeats", type=int, default=1, help="runs per target, seeds SEED, SEED+1, ..."
+    )
+    sub.add_argument("--seed", type=int, help="the first run's seed (default: the spec's)")
+    sub.add_argument(
+        "--own-init",
+        action="store_true",
+        help="each framework draws its own initial weights (default: the same canonical"
+        " weights, drawn from the seed, in every target)",
+    )
+    sub.add_argument(
+        "--format",
+        choices=("table", "markdown", "json", "csv"),
+        default="table",
+        help="what to print",
+    )
+    sub.add_argument("--report", action="store_true", help="also write report.md (Markdown)")
+    sub.add_argument("--out", help="the run's folder (default: results/MODEL/YYYYmmdd-HHMMSS)")
+    sub.add_argument(
+        "--from",
+        dest="source",
+        metavar="RESULTS",
+        help="no training: print and redraw a results.json (or its folder) written before",
+    )
+    sub.add_argument("--data-dir", help="default: $NNDSL_DATA_DIR or ~/.cache/nndsl")
+    sub.add_argument("--timeout", type=float, help="seconds allowed per run")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nndsl", description="One neural-network spec, code for every framework."
@@ -258,16 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = data.add_parser("fetch", help="download and verify a dataset")
     fetch.add_argument("name", help="dataset name (mnist)")
     fetch.add_argument("--data-dir", help="default: $NNDSL_DATA_DIR or ~/.cache/nndsl")
-    sub = add("compare", cmd_compare, "train a spec in every target and compare them")
-    sub.add_argument("spec", metavar="SPEC")
-    sub.add_argument(
-        "--targets", "--target", "-t", default="all", help="all, or a comma-separated list"
-    )
-    sub.add_argument("--epochs", type=int, default=1, help="epochs per target")
-    sub.add_argument("--limit", type=int, help="use only the first N train and test samples")
-    sub.add_argument("--out", default="results", help="folder for results.json/results.png")
-    sub.add_argument("--data-dir", help="default: $NNDSL_DATA_DIR or ~/.cache/nndsl")
-    sub.add_argument("--timeout", type=float, help="seconds allowed per target")
+    sub = add("compare", cmd_compare, "train a spec in every target and compare the runs")
+    _compare_arguments(sub)
     sub = add("export", cmd_export, "export a spec with its weights as a model file (ONNX)")
     sub.add_argument("spec", metavar="SPEC")
     sub.add_argument("--format", choices=("onnx",), default="onnx", help="the file format")

@@ -1,45 +1,52 @@
-"""`nndsl compare`: train generated modules side by side and tabulate the results."""
+"""`nndsl compare`: train generated modules one at a time, each in its own process.
+
+A comparison is K repeats; repeat k has its own seed and (by default) its own canonical
+initial weights, which every target imports. Within a repeat the targets run one after
+another; the order rotates from one repeat to the next, so machine drift hits every target
+alike. Each run leaves one flat record (`compare_records`); a failing run never stops the
+others. `compare_format` tabulates the records, `compare_chart` draws them and
+`compare_report` writes a run's folder; `compare_cli` is the command.
+"""
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import re
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
+
+from nndsl.compare_records import Outcome, make_record, summary
 
 Progress = Callable[[str], None]
 
-_MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
 _TAIL_LINES = 50
-_COLUMNS = (
-    ("target", "target", "<"),
-    ("status", "status", "<"),
-    ("trainable params", "trainable_params", ">"),
-    ("s/epoch", "epoch_seconds", ">"),
-    ("samples/s", "samples_per_second", ">"),
-    ("peak MB", "peak_memory_mb", ">"),
-    ("test loss", "test_loss", ">"),
-    ("test acc", "test_accuracy", ">"),
-)
-_FORMATS: dict[str, Callable[[Any], str]] = {
-    "trainable_params": lambda v: f"{int(v):,}",
-    "epoch_seconds": lambda v: f"{v:.2f}",
-    "samples_per_second": lambda v: f"{v:,.0f}",
-    "peak_memory_mb": lambda v: f"{v:,.1f}",
-    "test_loss": lambda v: f"{v:.4f}",
-    "test_accuracy": lambda v: f"{v:.2%}",
+
+# Set for the children only: TensorFlow's C++ logging at errors (TF_CPP_MIN_LOG_LEVEL=2 hides
+# INFO and WARNING lines), gRPC and glog likewise. oneDNN stays on (TF_ENABLE_ONEDNN_OPTS is
+# left alone: turning it off would change what is measured).
+CHILD_ENVIRONMENT = {
+    "PYTHONUNBUFFERED": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "GRPC_VERBOSITY": "ERROR",
+    "GLOG_minloglevel": "2",
 }
+# Lines that TensorFlow's absl logging writes before any setting applies (the oneDNN notice,
+# once per loaded library): left out of compare's output, kept in each run's log file.
+_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IW]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] .*"
+    r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IW] .*"
+    r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler"
+    r" flags\.)$"
+)
 
 
 @dataclass(frozen=True)
@@ -51,14 +58,23 @@ class CompareJob:
     cwd: Path
 
 
-@dataclass
-class _Outcome:
-    """What a finished child left behind."""
+@dataclass(frozen=True)
+class Repeat:
+    """One repeat: its number (from 1), the seed passed to every target (None: the module's
+    own), and the canonical initial weights every target imports (None: each framework draws
+    its own) with compare's sha256 of them."""
 
-    returncode: int | None
-    stderr_tail: list[str]
-    elapsed: float
-    timed_out: bool
+    number: int = 1
+    seed: int | None = None
+    initial_weights: Path | None = None
+    weights_sha256: str | None = None
+
+
+def child_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The children's environment: CHILD_ENVIRONMENT under ours (a variable the user set
+    wins, so `TF_CPP_MIN_LOG_LEVEL=0 nndsl compare ...` shows TensorFlow's logs again)."""
+    base = dict(os.environ if base is None else base)
+    return {**CHILD_ENVIRONMENT, **base, "PYTHONUNBUFFERED": "1"}
 
 
 def build_command(
@@ -67,6 +83,7 @@ def build_command(
     epochs: int,
     limit: int | None,
     data_dir: Path | None,
+    repeat: Repeat | None = None,
 ) -> list[str]:
     """The argv that trains one generated module and writes its result JSON."""
     argv = [sys.executable, "-m", job.module, "train", "--epochs", str(epochs)]
@@ -74,7 +91,23 @@ def build_command(
         argv += ["--limit", str(limit)]
     if data_dir is not None:
         argv += ["--data-dir", str(Path(data_dir).resolve())]
+    if repeat is not None and repeat.seed is not None:
+        argv += ["--seed", str(repeat.seed)]
+    if repeat is not None and repeat.initial_weights is not None:
+        argv += ["--initial-weights", str(Path(repeat.initial_weights).resolve())]
     return argv + ["--json", str(json_path)]
+
+
+def run_order(
+    jobs: Sequence[CompareJob], repeats: Sequence[Repeat]
+) -> list[tuple[Repeat, CompareJob]]:
+    """(repeat, job) pairs in run order: repeat by repeat, the jobs rotated by one each time."""
+    count = len(jobs)
+    return [
+        (repeat, jobs[(index + shift) % count])
+        for shift, repeat in enumerate(repeats)
+        for index in range(count)
+    ]
 
 
 def run_compare(
@@ -85,38 +118,60 @@ def run_compare(
     data_dir: Path | None,
     progress: Progress,
     timeout: float | None = None,
+    repeats: Sequence[Repeat] = (Repeat(),),
 ) -> list[dict]:
-    """Train every job in turn (one subprocess each) and return one record per job.
+    """Train every job once per repeat, one subprocess at a time, and return one record per
+    run in run order. A failing run never stops the others; its record says why it failed.
 
-    A failing job never stops the others; its record says why it failed.
+    Each run writes `runs/<target>-<repeat>.json` and `logs/<target>-<repeat>.log` (its whole
+    output) under out_dir.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    for folder in ("runs", "logs"):
+        (out_dir / folder).mkdir(parents=True, exist_ok=True)
+    order = run_order(jobs, repeats) if jobs else []
     records = []
-    for index, job in enumerate(jobs, 1):
-        tag = f"[{index}/{len(jobs)}] {job.target}"
-        records.append(_run_job(job, tag, out_dir, epochs, limit, data_dir, progress, timeout))
+    for index, (repeat, job) in enumerate(order, 1):
+        tag = f"[{index}/{len(order)}] {job.target}"
+        if len(repeats) > 1:
+            tag += f" (repeat {repeat.number}/{len(repeats)}, seed {repeat.seed})"
+        run = _Run(job, repeat, tag, out_dir, epochs, limit, data_dir, progress, timeout)
+        records.append(run.execute())
     return records
 
 
-def _run_job(
-    job: CompareJob,
-    tag: str,
-    out_dir: Path,
-    epochs: int,
-    limit: int | None,
-    data_dir: Path | None,
-    progress: Progress,
-    timeout: float | None,
-) -> dict:
-    """Run one job, report its end, and build its record."""
-    json_path = (out_dir / f"{job.target}.json").resolve()  # the child runs in job.cwd
-    json_path.unlink(missing_ok=True)
-    progress(f"{tag}: training...")
-    argv = build_command(job, json_path, epochs, limit, data_dir)
-    outcome = _run_child(argv, job.cwd, job.target, progress, timeout)
-    record = _make_record(job, outcome, json_path, timeout)
-    progress(f"{tag}: {_summary(record)} ({outcome.elapsed:.1f}s)")
-    return record
+@dataclass
+class _Run:
+    """One run: one job in one repeat."""
+
+    job: CompareJob
+    repeat: Repeat
+    tag: str
+    out_dir: Path
+    epochs: int
+    limit: int | None
+    data_dir: Path | None
+    progress: Progress
+    timeout: float | None
+
+    def execute(self) -> dict:
+        """Run the job, report its end, and build its record."""
+        name = f"{self.job.target}-{self.repeat.number}"
+        json_path = (self.out_dir / "runs" / f"{name}.json").resolve()  # the child runs in cwd
+        log_path = self.out_dir / "logs" / f"{name}.log"
+        json_path.unlink(missing_ok=True)
+        self.progress(f"{self.tag}: training...")
+        argv = build_command(
+            self.job, json_path, self.epochs, self.limit, self.data_dir, self.repeat
+        )
+        with open(log_path, "w", encoding="utf-8") as log:
+            outcome = _run_child(
+                argv, self.job.cwd, self.job.target, self.progress, log, self.timeout
+            )
+        record = make_record(self.job, self.repeat, outcome, json_path, self.timeout)
+        record["log"] = str(log_path)
+        hidden = f", {outcome.hidden} log line(s) only in {log_path}" if outcome.hidden else ""
+        self.progress(f"{self.tag}: {summary(record)} ({outcome.elapsed:.1f}s{hidden})")
+        return record
 
 
 def _run_child(
@@ -124,9 +179,11 @@ def _run_child(
     cwd: Path,
     target: str,
     progress: Progress,
-    timeout: float | None,
-) -> _Outcome:
-    """Run argv, relaying its output lines prefixed with the target."""
+    log: IO[str],
+    timeout: float | None = None,
+) -> Outcome:
+    """Run argv, relaying its output lines prefixed with the target (framework noise left
+    out) and writing all of them to `log`."""
     start = time.monotonic()
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
     try:
@@ -136,15 +193,17 @@ def _run_child(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            env=child_environment(),
             start_new_session=os.name == "posix",
         )
     except OSError as err:
-        return _Outcome(None, [f"cannot start {argv[0]}: {err}"], 0.0, False)
+        return Outcome(None, [f"cannot start {argv[0]}: {err}"], 0.0, False)
     assert proc.stdout is not None and proc.stderr is not None
+    hidden = [0]
+    lock = threading.Lock()
     readers = [
-        _relay(proc.stdout, target, progress, None),
-        _relay(proc.stderr, target, progress, tail),
+        _relay(proc.stdout, target, progress, None, log, lock, hidden),
+        _relay(proc.stderr, target, progress, tail, log, lock, hidden),
     ]
     timed_out = False
     try:
@@ -157,11 +216,18 @@ def _run_child(
         raise
     for reader in readers:
         reader.join(timeout=5)
-    return _Outcome(proc.returncode, list(tail), time.monotonic() - start, timed_out)
+    elapsed = time.monotonic() - start
+    return Outcome(proc.returncode, list(tail), elapsed, timed_out, hidden[0])
 
 
 def _relay(
-    stream: IO[bytes], target: str, progress: Progress, tail: deque[str] | None
+    stream: IO[bytes],
+    target: str,
+    progress: Progress,
+    tail: deque[str] | None,
+    log: IO[str],
+    lock: threading.Lock,
+    hidden: list[int],
 ) -> threading.Thread:
     """Start a thread echoing a child's stream line by line (and keeping a tail)."""
 
@@ -172,6 +238,11 @@ def _relay(
                     line = part.rstrip()
                     if not line:
                         continue
+                    with lock:
+                        log.write(line + "\n")
+                        if _NOISE.match(line):
+                            hidden[0] += 1
+                            continue
                     if tail is not None:
                         tail.append(line)
                     progress(f"    {target}| {line}")
@@ -191,211 +262,3 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     proc.wait()
-
-
-def _make_record(
-    job: CompareJob, outcome: _Outcome, json_path: Path, timeout: float | None
-) -> dict:
-    """Turn a child's outcome and result JSON into one flat record."""
-    record = _empty_record(job, outcome.elapsed)
-    if outcome.timed_out:
-        return record | {"status": "failed", "error": f"timed out after {timeout:g}s"}
-    if outcome.returncode != 0:
-        return record | _failure(job, outcome)
-    try:
-        data = json.loads(json_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return record | {"status": "failed", "error": f"no result JSON at {json_path}"}
-    except (OSError, ValueError) as err:
-        return record | {"status": "failed", "error": f"unreadable result JSON: {err}"}
-    if not isinstance(data, dict):
-        return record | {"status": "failed", "error": "result JSON is not an object"}
-    return record | _metrics(data) | {"status": "ok"}
-
-
-def _empty_record(job: CompareJob, elapsed: float) -> dict:
-    """A record with every field present and unknown values as None."""
-    return {
-        "target": job.target,
-        "module": job.module,
-        "status": "failed",
-        "error": None,
-        "missing_module": None,
-        "wall_seconds": round(elapsed, 3),
-        "trainable_params": None,
-        "non_trainable_params": None,
-        "epochs": None,
-        "epoch_seconds": None,
-        "samples_per_second": None,
-        "peak_memory_mb": None,
-        "test_loss": None,
-        "test_accuracy": None,
-    }
-
-
-def _failure(job: CompareJob, outcome: _Outcome) -> dict:
-    """Status and error for a child that exited non-zero."""
-    missing = _missing_module(outcome.stderr_tail)
-    if missing and not _is_own_module(missing, job.module):
-        return {
-            "status": "missing framework",
-            "missing_module": missing,
-            "error": f"No module named '{missing}'",
-        }
-    if outcome.stderr_tail:
-        error = outcome.stderr_tail[-1].strip()
-    elif outcome.returncode is not None and outcome.returncode < 0:
-        error = f"killed by signal {-outcome.returncode}"
-    else:
-        error = f"exit code {outcome.returncode}"
-    return {"status": "failed", "error": error}
-
-
-def _missing_module(lines: Iterable[str]) -> str | None:
-    """The last module named in a `ModuleNotFoundError` line, if any."""
-    found = None
-    for line in lines:
-        for match in _MISSING_MODULE.finditer(line):
-            found = match.group(1)
-    return found
-
-
-def _is_own_module(missing: str, module: str) -> bool:
-    """True when the missing module is the generated module or one of its packages."""
-    return module == missing or module.startswith(missing + ".")
-
-
-def _metrics(data: dict) -> dict:
-    """The numeric fields of a result JSON, validated; bad values become None."""
-    seconds = data.get("epoch_seconds")
-    epochs = [s for s in seconds if _number(s) is not None] if isinstance(seconds, list) else []
-    return {
-        "trainable_params": _integer(data.get("trainable_params")),
-        "non_trainable_params": _integer(data.get("non_trainable_params")),
-        "epochs": len(epochs) or None,
-        "epoch_seconds": sum(epochs) / len(epochs) if epochs else None,
-        "samples_per_second": _number(data.get("samples_per_second")),
-        "peak_memory_mb": _number(data.get("peak_memory_mb")),
-        "test_loss": _number(data.get("test_loss")),
-        "test_accuracy": _number(data.get("test_accuracy")),
-    }
-
-
-def _number(value: object) -> float | None:
-    """A finite float, or None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def _integer(value: object) -> int | None:
-    """An int (integral floats accepted), or None."""
-    number = _number(value)
-    return int(number) if number is not None and number == int(number) else None
-
-
-def _summary(record: dict) -> str:
-    """A few words on how a job ended."""
-    if record["status"] == "ok":
-        acc = record["test_accuracy"]
-        return "ok" if acc is None else f"ok, test acc {acc:.2%}"
-    return f"{record['status']}: {record['error']}"
-
-
-def format_table(records: Sequence[dict]) -> str:
-    """An aligned text table of the records, with failures explained underneath."""
-    header = [title for title, _, _ in _COLUMNS]
-    rows = [[_cell(record, key) for _, key, _ in _COLUMNS] for record in records]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(_COLUMNS))]
-    lines = [_line(header, widths), _line(["-" * w for w in widths], widths)]
-    lines += [_line(row, widths) for row in rows]
-    notes = [
-        f"  {record['target']}: {record['error']}"
-        for record in records
-        if record.get("status") != "ok" and record.get("error")
-    ]
-    return "\n".join(lines + notes)
-
-
-def _cell(record: dict, key: str) -> str:
-    """One formatted table cell; unknown values print as '-'."""
-    value = record.get(key)
-    if value is None:
-        return "-"
-    formatter = _FORMATS.get(key)
-    return formatter(value) if formatter else str(value)
-
-
-def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
-    """Join cells, left-aligning text columns and right-aligning numbers."""
-    parts = [
-        cell.ljust(width) if align == "<" else cell.rjust(width)
-        for cell, width, (_, _, align) in zip(cells, widths, _COLUMNS, strict=True)
-    ]
-    return "  ".join(parts).rstrip()
-
-
-def write_results(records: Sequence[dict], out_dir: Path, title: str) -> tuple[Path, Path]:
-    """Write `results.json` and `results.png` into out_dir atomically; return both paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    json_path = out_dir / "results.json"
-    png_path = out_dir / "results.png"
-    text = json.dumps(list(records), sort_keys=True, indent=2, allow_nan=False) + "\n"
-    _atomic_write(json_path, text.encode("utf-8"))
-    _atomic_write(png_path, _render_png(records, title))
-    return json_path, png_path
-
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    """Write payload to path via a fsynced temporary file in the same folder."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
-
-
-def _render_png(records: Sequence[dict], title: str) -> bytes:
-    """Two bar charts (test accuracy, seconds per epoch) as PNG bytes, drawn with Agg."""
-    import io
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(10, 4.5), dpi=100)
-    FigureCanvasAgg(figure)
-    accuracy_axes, speed_axes = figure.subplots(1, 2)
-    _bars(accuracy_axes, records, "test_accuracy", "test accuracy", "{:.2%}")
-    accuracy_axes.set_ylim(0, 1.1)
-    _bars(speed_axes, records, "epoch_seconds", "seconds per epoch", "{:.2f}")
-    figure.suptitle(title)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
-
-
-def _bars(axes: Any, records: Sequence[dict], key: str, label: str, fmt: str) -> None:
-    """One bar per target; a target without a value gets an empty bar and its status."""
-    targets = [str(record["target"]) for record in records]
-    values = [record.get(key) for record in records]
-    heights = [value if value is not None else 0.0 for value in values]
-    bars = axes.bar(targets, heights, color="tab:blue", edgecolor="black")
-    top = max(heights, default=0.0) or 1.0
-    for bar, record, value in zip(bars, records, values, strict=True):
-        x = bar.get_x() + bar.get_width() / 2
-        if value is None:
-            bar.set_fill(False)
-            bar.set_linestyle("--")
-            text = str(record.get("status") or "n/a")
-            axes.text(x, top * 0.02, text, ha="center", va="bottom", rotation=90, color="red")
-        else:
-            axes.text(x, value, fmt.format(value), ha="center", va="bottom", fontsize=8)
-    axes.set_title(label)
-    axes.set_ylabel(label)
-    axes.margins(y=0.15)

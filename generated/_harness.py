@@ -9,6 +9,7 @@ command line prints it and exits 2.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import inspect
 import itertools
 import json
@@ -16,6 +17,7 @@ import os
 import sys
 import tempfile
 import time
+import types
 import zipfile
 import zlib
 from pathlib import Path
@@ -244,7 +246,32 @@ def split_validation(x, y, fraction):
 def epoch_order(count, seed, epoch):
     """The sample order of one epoch: a permutation drawn from (seed, epoch), so every target
     trained with the same seed sees the same batches."""
-    return np.random.default_rng([seed, epoch]).permutation(count)
+    order = np.random.default_rng([seed, epoch]).permutation(count)
+    _OrderLog.add((count, seed, epoch), order)
+    return order
+
+
+class _OrderLog:
+    """The epoch orders handed out while the `train` command runs, hashed for its JSON record
+    (each (count, seed, epoch) once, in the order first asked for)."""
+
+    keys, digest = None, None
+
+    @classmethod
+    def start(cls):
+        cls.keys, cls.digest = set(), hashlib.sha256()
+
+    @classmethod
+    def add(cls, key, order):
+        if cls.keys is not None and key not in cls.keys:
+            cls.keys.add(key)
+            cls.digest.update(np.asarray(order, dtype="<i8").tobytes())
+
+    @classmethod
+    def stop(cls):
+        """sha256 of the orders handed out (int64 little-endian, concatenated), or None."""
+        keys, cls.keys = cls.keys, None
+        return cls.digest.hexdigest() if keys else None
 
 
 # ---- canonical weights (.npz, float32) ----
@@ -274,6 +301,17 @@ def check_weights(weights, shapes):
             raise DataError(f"weight {name!r} holds NaN or infinite values")
         out[name] = converted
     return out
+
+
+def weights_sha256(weights):
+    """sha256 over canonical arrays: per name in sorted order, the line `["name", [shape]]`
+    then the array's float32 little-endian bytes in C order."""
+    digest = hashlib.sha256()
+    for name in sorted(weights):
+        array = np.ascontiguousarray(weights[name], dtype="<f4")
+        digest.update(json.dumps([name, list(array.shape)]).encode("utf-8") + b"\n")
+        digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 def read_weights(path):
@@ -371,6 +409,33 @@ class Progress:
                 f"{end}epoch {self.epoch + 1}/{self.epochs}  loss {loss:.4f}{shown}  {seconds:.1f}s\n"
             )
             self.stream.flush()
+
+
+def framework_versions(module):
+    """{package: version} of the third-party packages that `module` and the modules of its own
+    package it imports (support code, this harness) hold at module level."""
+    package = (getattr(module, "__package__", None) or "").partition(".")[0]
+    scanned = [module] + [
+        value
+        for value in vars(module).values()
+        if isinstance(value, types.ModuleType)
+        and package
+        and value.__name__.startswith(package + ".")
+    ]
+    found = {}
+    for source in scanned:
+        for value in vars(source).values():
+            top = value.__name__.partition(".")[0] if isinstance(value, types.ModuleType) else None
+            if (
+                top
+                and top != package
+                and top not in sys.stdlib_module_names
+                and top in sys.modules
+            ):
+                version = getattr(sys.modules[top], "__version__", None)
+                if isinstance(version, str):
+                    found[top] = version
+    return found
 
 
 def write_json(path, record):
@@ -543,17 +608,22 @@ def _train(module, args):
     if args.initial_weights:
         module.import_weights(model, read_weights(args.initial_weights))
     options = {key: getattr(args, key) for key in ("compile", "precision") if hasattr(args, key)}
-    history = module.train(
-        model,
-        x_train,
-        y_train,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        validation=validation,
-        verbose=not args.quiet,
-        seed=args.seed,
-        **options,
-    )
+    started_from = weights_sha256(module.export_weights(model)) if args.json else None
+    _OrderLog.start()
+    try:
+        history = module.train(
+            model,
+            x_train,
+            y_train,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            validation=validation,
+            verbose=not args.quiet,
+            seed=args.seed,
+            **options,
+        )
+    finally:
+        batch_order = _OrderLog.stop()
     metrics = module.evaluate(model, x_test, y_test, batch_size=args.batch_size)
     print(f"test loss {metrics['loss']:.4f}, test accuracy {metrics['accuracy']:.4f}")
     for path, save in ((args.save, module.save), (args.save_native, module.save_native)):
@@ -576,6 +646,11 @@ def _train(module, args):
                 samples_per_second=timed / seconds if seconds > 0 else None,
                 test_loss=metrics["loss"],
                 test_accuracy=metrics["accuracy"],
+                seed=args.seed,
+                initial_weights_imported=bool(args.initial_weights),
+                initial_weights_sha256=started_from,
+                batch_order_sha256=batch_order,
+                versions=framework_versions(module),
             ),
         )
 
