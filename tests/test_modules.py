@@ -40,7 +40,7 @@ DETERMINISM = {
     "torch": "import torch; print(torch.are_deterministic_algorithms_enabled())",
     "keras": "import tensorflow as tf; print(tf.config.experimental.is_op_determinism_enabled())",
     "tf": "import tensorflow as tf; print(tf.config.experimental.is_op_determinism_enabled())",
-    "gluon": "import os; print(os.environ.get('MXNET_ENGINE_TYPE') == 'NaiveEngine')",
+    "gluon": "import os; print(os.environ.get('MXNET_ENFORCE_DETERMINISM', '0') != '0')",
 }
 
 
@@ -137,6 +137,7 @@ GPUS = {
     "torch": "import torch; print(torch.cuda.is_available())",
     "keras": "import tensorflow as tf; print(bool(tf.config.list_physical_devices('GPU')))",
     "tf": "import tensorflow as tf; print(bool(tf.config.list_physical_devices('GPU')))",
+    "gluon": "import numpy as np; np.bool = bool; import mxnet as mx; print(mx.context.num_gpus() > 0)",
 }
 
 

@@ -19,7 +19,7 @@ from nndsl.errors import NndslError, SpecError, did_you_mean
 from nndsl.forward import Wants
 from nndsl.views import LayerView, Site
 
-NAMES = ("torch",)  # keras, tf and gluon return as they are ported to the views
+NAMES = ("torch", "gluon")  # keras and tf return as they are ported to the views
 
 ViewFn = Callable[[ir.NodeInfo, Site], LayerView]
 
