@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 
-# MXNet 1.9 reads np.bool, which NumPy 1.24-1.26 removed: without this one patch at import,
-# mxnet does not import at all. (vars(), not hasattr(): NumPy 1.24-1.26 warn on the probe.)
-if "bool" not in vars(np):
+# MXNet 1.9 needs np.bool, which NumPy 1.24-1.26 removed, to import: keep this one patch
+if "bool" not in vars(np):  # not hasattr(): NumPy warns on it
     np.bool = bool
 
 import mxnet as mx
 
 
 def device_context(device):
-    """mx.cpu() or mx.gpu(N) for "cpu", "cuda", "cuda:N"; None or "auto": a GPU when MXNet
-    has one. ValueError for a GPU MXNet does not find."""
+    """mx.cpu() or mx.gpu(N) for "cpu", "cuda" or "cuda:N" (also "gpu"); None or "auto": a
+    GPU when MXNet has one. ValueError for a GPU that MXNet does not find."""
     gpus = mx.context.num_gpus()
     if device in (None, "auto"):
         return mx.gpu() if gpus else mx.cpu()
@@ -107,9 +106,8 @@ class KerasRMSprop(mx.optimizer.Optimizer):
         grad = grad * self.rescale_grad
         square, buffer = state
         square[:] = self.rho * square + (1.0 - self.rho) * grad * grad
-        buffer[:] = self.momentum * buffer + self._get_lr(index) * grad / mx.nd.sqrt(
-            square + self.epsilon
-        )
+        step = self._get_lr(index) * grad / mx.nd.sqrt(square + self.epsilon)
+        buffer[:] = self.momentum * buffer + step
         weight[:] -= buffer
 
 

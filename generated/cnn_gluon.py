@@ -8,16 +8,14 @@ from __future__ import annotations
 import sys
 import os
 
-if __name__ == "__main__":  # the command line: MXNet reads its threading settings at import
-    # compute-bound steps: computed in this thread, OpenMP on every core (1.15-1.45x on 2 cores)
-    os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count()))
-    os.environ.setdefault("MXNET_ENGINE_TYPE", "NaiveEngine")
+if __name__ == "__main__":  # the command line: compute-bound steps measured 1.15-1.45x faster
+    os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count()))  # OpenMP on every core
+    os.environ.setdefault("MXNET_ENGINE_TYPE", "NaiveEngine")  # ops run in this thread
 
 import numpy as np
 
-# MXNet 1.9 reads np.bool, gone from NumPy 1.24-1.26: the one patch at import, without which
-# mxnet cannot be imported (vars(), as hasattr(np, "bool") warns)
-if "bool" not in vars(np):
+# MXNet 1.9 needs np.bool, which NumPy 1.24-1.26 removed, to import: keep this one patch
+if "bool" not in vars(np):  # not hasattr(): NumPy warns on it
     np.bool = bool
 
 import mxnet as mx
@@ -45,11 +43,10 @@ EPSILON = 1e-07
 
 
 class CnnNet(gluon.HybridBlock):
-    """The spec's network: canonical channels-last inputs, logits out. The children's prefixes
-    name each parameter after its canonical weight (dense_1.kernel: dense_1_weight)."""
+    """The spec's network: canonical channels-last inputs, logits out."""
 
     def __init__(self):
-        super().__init__(prefix="")
+        super().__init__(prefix="")  # children's prefixes name the parameters (dense_1_weight)
         self.conv2d_1 = nn.Conv2D(32, 3, in_channels=1, prefix="conv2d_1_")
         self.maxpool2d_1 = nn.MaxPool2D(2)
         self.conv2d_2 = nn.Conv2D(64, 3, in_channels=32, prefix="conv2d_2_")
@@ -71,8 +68,7 @@ class CnnNet(gluon.HybridBlock):
 
 
 def set_seed(seed, deterministic=False):
-    """Seed MXNet (initialisers, dropout) and NumPy; `deterministic` also makes MXNet pick
-    deterministic kernels (MXNET_ENFORCE_DETERMINISM, read as operators are created)."""
+    """Seed MXNet (initialisers, dropout) and NumPy; `deterministic`: deterministic kernels."""
     mx.random.seed(seed)
     np.random.seed(seed)
     if deterministic:
@@ -80,8 +76,7 @@ def set_seed(seed, deterministic=False):
 
 
 def build_model(device=None):
-    """A new hybridized network with the IR's initialisers on `device` ("cpu", "cuda",
-    "cuda:N"; default: a GPU when MXNet has one); it trains only inside autograd.record()."""
+    """A new hybridized network with the IR's initialisers on "cpu", "cuda[:N]" or None (auto)."""
     model = CnnNet()
     model.initialize(mx.init.Xavier(), ctx=device_context(device))  # Xavier(): glorot_uniform
     model.hybridize(static_alloc=True)
@@ -125,7 +120,7 @@ def count_correct(logits, y):
 
 def make_optimizer(model):
     """A gluon.Trainer of the trainable parameters. MXNet's adam is the IR's (Keras') form:
-    lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t); w -= lr_t * m / (sqrt(v) + epsilon)."""
+    epsilon outside sqrt(v)."""
     optimizer = mx.optimizer.create(
         "adam", learning_rate=LEARNING_RATE, beta1=BETA_1, beta2=BETA_2, epsilon=EPSILON
     )

@@ -10,9 +10,8 @@ import os
 
 import numpy as np
 
-# MXNet 1.9 reads np.bool, gone from NumPy 1.24-1.26: the one patch at import, without which
-# mxnet cannot be imported (vars(), as hasattr(np, "bool") warns)
-if "bool" not in vars(np):
+# MXNet 1.9 needs np.bool, which NumPy 1.24-1.26 removed, to import: keep this one patch
+if "bool" not in vars(np):  # not hasattr(): NumPy warns on it
     np.bool = bool
 
 import mxnet as mx
@@ -39,11 +38,10 @@ NESTEROV = False
 
 
 class MlpNobiasNet(gluon.HybridBlock):
-    """The spec's network: canonical channels-last inputs, logits out. The children's prefixes
-    name each parameter after its canonical weight (dense_1.kernel: dense_1_weight)."""
+    """The spec's network: canonical channels-last inputs, logits out."""
 
     def __init__(self):
-        super().__init__(prefix="")
+        super().__init__(prefix="")  # children's prefixes name the parameters (dense_1_weight)
         self.dense_1 = nn.Dense(200, in_units=784, use_bias=False, prefix="dense_1_")
         self.dense_2 = nn.Dense(10, in_units=200, use_bias=False, prefix="dense_2_")
 
@@ -54,8 +52,7 @@ class MlpNobiasNet(gluon.HybridBlock):
 
 
 def set_seed(seed, deterministic=False):
-    """Seed MXNet (initialisers, dropout) and NumPy; `deterministic` also makes MXNet pick
-    deterministic kernels (MXNET_ENFORCE_DETERMINISM, read as operators are created)."""
+    """Seed MXNet (initialisers, dropout) and NumPy; `deterministic`: deterministic kernels."""
     mx.random.seed(seed)
     np.random.seed(seed)
     if deterministic:
@@ -63,8 +60,7 @@ def set_seed(seed, deterministic=False):
 
 
 def build_model(device=None):
-    """A new hybridized network with the IR's initialisers on `device` ("cpu", "cuda",
-    "cuda:N"; default: a GPU when MXNet has one); it trains only inside autograd.record()."""
+    """A new hybridized network with the IR's initialisers on "cpu", "cuda[:N]" or None (auto)."""
     model = MlpNobiasNet()
     model.initialize(mx.init.Xavier(), ctx=device_context(device))  # Xavier(): glorot_uniform
     model.hybridize(static_alloc=True)
@@ -107,8 +103,8 @@ def count_correct(logits, y):
 
 
 def make_optimizer(model):
-    """A gluon.Trainer of the trainable parameters. MXNet's sgd is the IR's form: v = momentum
-    * v - lr * g; w += v."""
+    """A gluon.Trainer of the trainable parameters. MXNet's sgd is the IR's: v = mu * v - lr *
+    g."""
     optimizer = mx.optimizer.create("sgd", learning_rate=LEARNING_RATE, momentum=MOMENTUM)
     return gluon.Trainer(model.collect_params(), optimizer)
 

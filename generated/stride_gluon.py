@@ -10,9 +10,8 @@ import os
 
 import numpy as np
 
-# MXNet 1.9 reads np.bool, gone from NumPy 1.24-1.26: the one patch at import, without which
-# mxnet cannot be imported (vars(), as hasattr(np, "bool") warns)
-if "bool" not in vars(np):
+# MXNet 1.9 needs np.bool, which NumPy 1.24-1.26 removed, to import: keep this one patch
+if "bool" not in vars(np):  # not hasattr(): NumPy warns on it
     np.bool = bool
 
 import mxnet as mx
@@ -47,11 +46,10 @@ CENTERED = False
 
 
 class StrideNet(gluon.HybridBlock):
-    """The spec's network: canonical channels-last inputs, logits out. The children's prefixes
-    name each parameter after its canonical weight (dense_1.kernel: dense_1_weight)."""
+    """The spec's network: canonical channels-last inputs, logits out."""
 
     def __init__(self):
-        super().__init__(prefix="")
+        super().__init__(prefix="")  # children's prefixes name the parameters (dense_1_weight)
         self.conv2d_1 = nn.Conv2D(8, 3, strides=2, in_channels=1, prefix="conv2d_1_")
         self.batchnorm_1 = nn.BatchNorm(
             momentum=0.9, epsilon=0.001, in_channels=8, prefix="batchnorm_1_"
@@ -73,7 +71,7 @@ class StrideNet(gluon.HybridBlock):
         x = pad(F, x, ((0, 1), (0, 1)), float("-inf"))  # TF "same"
         x = self.maxpool2d_1(x)
         x = self.avgpool2d_1(x)
-        # TF "same" with the odd cell after: zero-pad, then divide by each window's share of real cells
+        # TF "same", the odd cell after: zero-pad, divide by each window's share of real cells
         inside = self.avgpool2d_2(
             pad(F, F.ones_like(F.slice(x, begin=(0, 0), end=(1, 1))), ((0, 1), (0, 1)))
         )
@@ -86,8 +84,7 @@ class StrideNet(gluon.HybridBlock):
 
 
 def set_seed(seed, deterministic=False):
-    """Seed MXNet (initialisers, dropout) and NumPy; `deterministic` also makes MXNet pick
-    deterministic kernels (MXNET_ENFORCE_DETERMINISM, read as operators are created)."""
+    """Seed MXNet (initialisers, dropout) and NumPy; `deterministic`: deterministic kernels."""
     mx.random.seed(seed)
     np.random.seed(seed)
     if deterministic:
@@ -95,8 +92,7 @@ def set_seed(seed, deterministic=False):
 
 
 def build_model(device=None):
-    """A new hybridized network with the IR's initialisers on `device` ("cpu", "cuda",
-    "cuda:N"; default: a GPU when MXNet has one); it trains only inside autograd.record()."""
+    """A new hybridized network with the IR's initialisers on "cpu", "cuda[:N]" or None (auto)."""
     model = StrideNet()
     model.initialize(mx.init.Xavier(), ctx=device_context(device))  # Xavier(): glorot_uniform
     model.hybridize(static_alloc=True)
@@ -139,8 +135,8 @@ def count_correct(logits, y):
 
 
 def make_optimizer(model):
-    """A gluon.Trainer of the trainable parameters. MXNet's rmsprop is the IR's, epsilon inside
-    the root; gamma1 is rho, gamma2 the momentum (of the centered form)."""
+    """A gluon.Trainer of the trainable parameters. MXNet's rmsprop is the IR's: epsilon inside
+    the root, gamma2 the centered momentum."""
     optimizer = mx.optimizer.create(
         "rmsprop",
         learning_rate=LEARNING_RATE,

@@ -309,8 +309,8 @@ def test_threading_is_set_for_compute_bound_command_lines_only():
         settings = [i for i, line in enumerate(lines) if "os.environ.setdefault" in line]
         assert gluon.compute_bound(program) == bound == bool(settings), spec
         if settings:  # inside `if __name__ == "__main__":`, before mxnet is imported
-            assert lines[settings[0] - 2].startswith('if __name__ == "__main__":')
-            assert all(lines[i].startswith("    ") for i in settings)
+            guard = next(i for i, line in enumerate(lines) if line.startswith("if __name__"))
+            assert all(line.startswith("    ") for line in lines[guard + 1 : settings[-1] + 1])
             assert settings[-1] < lines.index("import mxnet as mx")
 
 

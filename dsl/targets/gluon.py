@@ -24,6 +24,7 @@ from nndsl.targets.channels_first import (
     fans,
     module_padding,
     symmetric,
+    transpose_padding,
     wants,
     weight_layout,
     weight_view,
@@ -200,39 +201,24 @@ def _separable(node: ir.NodeInfo, site: Site) -> LayerView:
     op: ir.SeparableConv2D = node.op
     channels = node.input_shape[-1]
     middle = channels * op.depth_multiplier
-    depthwise = _block(
-        "nn.Conv2D",
-        node,
-        middle,
-        compact(op.kernel),
-        prefix="depthwise_",
-        **_window_kwargs(node, op.stride),
-        groups=channels,
-        use_bias=False,
-        in_channels=channels,
-        **_inits(node, {"depthwise_kernel": "weight_initializer"}),
+    depthwise = {**_window_kwargs(node, op.stride), "groups": channels, "use_bias": False}
+    depthwise["in_channels"] = channels
+    depthwise |= _inits(node, {"depthwise_kernel": "weight_initializer"})
+    pointwise: dict[str, Any] = {} if op.use_bias else {"use_bias": False}
+    pointwise["in_channels"] = middle
+    pointwise |= _inits(node, {"pointwise_kernel": "weight_initializer", **_KERNEL_INITS})
+    blocks = (
+        _block("nn.Conv2D", node, middle, compact(op.kernel), prefix="depthwise_", **depthwise),
+        _block("nn.Conv2D", node, op.filters, 1, prefix="pointwise_", **pointwise),
     )
-    kwargs: dict[str, Any] = {} if op.use_bias else {"use_bias": False}
-    inits = _inits(node, {"pointwise_kernel": "weight_initializer", "bias": "bias_initializer"})
-    pointwise = _block(
-        "nn.Conv2D",
-        node,
-        op.filters,
-        1,
-        prefix="pointwise_",
-        **kwargs,
-        in_channels=middle,
-        **inits,
-    )
-    return _view("conv", node, site, Call("sequential", (depthwise, pointwise)), pad=_pad(node))
+    return _view("conv", node, site, Call("sequential", blocks), pad=_pad(node))
 
 
 def _conv_transpose(node: ir.NodeInfo, site: Site) -> LayerView:
     """Gluon crops a transposed conv symmetrically (`padding`) and appends cells at the end
     (`output_padding`); an asymmetric crop keeps the symmetric part and slices the rest."""
     op: ir.Conv2DTranspose = node.op
-    padding = tuple(min(before, after) if after >= 0 else 0 for before, after in node.padding)
-    extra = tuple(-after if after < 0 else 0 for _, after in node.padding)
+    padding, extra, slices = transpose_padding(node)
     kwargs: dict[str, Any] = {}
     if compact(op.stride) != 1:
         kwargs["strides"] = compact(op.stride)
@@ -244,11 +230,8 @@ def _conv_transpose(node: ir.NodeInfo, site: Site) -> LayerView:
         kwargs["use_bias"] = False
     kwargs |= {"in_channels": node.input_shape[-1], **_inits(node, _KERNEL_INITS)}
     build = _block("nn.Conv2DTranspose", node, op.filters, compact(op.kernel), **kwargs)
-    crop = tuple((b - p, a - p) if a >= 0 else (0, 0) for (b, a), p in zip(node.padding, padding))
-    begin, end = (), ()
-    if any(b or a for b, a in crop):
-        begin = (None, None, *(b for b, _ in crop))
-        end = (None, None, *(b + n for (b, _), n in zip(crop, node.output_shape[:2])))
+    begin = (None, None, *(start for start, _ in slices)) if slices else ()
+    end = (None, None, *(stop for _, stop in slices)) if slices else ()
     return _view("conv_transpose", node, site, build, begin=begin, end=end)
 
 
@@ -459,100 +442,59 @@ def frozen(program: ir.Program) -> list[str]:
 
 # kind -> (the Gluon loss block, the labels it takes, a note): "classes" are class indices
 # (the same cross-entropy as one-hot rows), "column" (N, 1), "one_hot" rows
+_SOFTMAX = Call("gluon.loss.SoftmaxCrossEntropyLoss")
 _LOGITS = "Gluon's softmax cross-entropy takes logits (from_logits=True: log-probabilities)"
 LOSSES = {
-    "categorical_crossentropy": (Call("gluon.loss.SoftmaxCrossEntropyLoss"), "classes", _LOGITS),
-    "sparse_categorical_crossentropy": (
-        Call("gluon.loss.SoftmaxCrossEntropyLoss"),
-        "classes",
-        _LOGITS,
-    ),
+    "categorical_crossentropy": (_SOFTMAX, "classes", _LOGITS),
+    "sparse_categorical_crossentropy": (_SOFTMAX, "classes", _LOGITS),
     "binary_crossentropy": (
         Call("gluon.loss.SigmoidBinaryCrossEntropyLoss"),
         "column",
         "Gluon's sigmoid cross-entropy takes logits (from_sigmoid=False)",
     ),
-    "mse": (
-        Call("gluon.loss.L2Loss", kwargs={"weight": 2.0}),
-        "one_hot",
-        "Gluon's L2Loss is half the squared error",
-    ),
+    "mse": (Call("gluon.loss.L2Loss", kwargs={"weight": 2.0}), "one_hot", "L2Loss is half of it"),
     "mae": (Call("gluon.loss.L1Loss"), "one_hot", "the mean absolute error"),
 }
 
-
-def _sgd(op: ir.Sgd) -> tuple[str, dict[str, str], str]:
-    if op.nesterov:
-        note = (
-            "MXNet's nag keeps b = -v / lr (b = momentum * b + g; w -= lr * (g + momentum *"
-            " b)): the IR's Nesterov step while the learning rate is constant."
-        )
-        return "nag", {"learning_rate": "LEARNING_RATE", "momentum": "MOMENTUM"}, note
-    note = "MXNet's sgd is the IR's form: v = momentum * v - lr * g; w += v."
-    return "sgd", {"learning_rate": "LEARNING_RATE", "momentum": "MOMENTUM"}, note
-
-
-_ADAM = {
-    "learning_rate": "LEARNING_RATE",
-    "beta1": "BETA_1",
-    "beta2": "BETA_2",
-    "epsilon": "EPSILON",
+# kind -> the MXNet optimizer computing the IR's formula: MXNet's own where its formula is
+# the IR's, else a Keras* optimizer of _gluon_support (registered with MXNet)
+OPTIMIZERS: dict[str, Callable[[Any], str]] = {
+    "sgd": lambda op: "nag" if op.nesterov else "sgd",
+    "adam": lambda op: "adam",
+    "adamw": lambda op: "kerasadamw",
+    "rmsprop": lambda op: "kerasrmsprop" if op.momentum > 0 and not op.centered else "rmsprop",
+    "adadelta": lambda op: "adadelta" if op.learning_rate == 1.0 else "kerasadadelta",
+    "adagrad": lambda op: "kerasadagrad",
 }
-
-
-def _adam(op: ir.Adam) -> tuple[str, dict[str, str], str]:
-    note = (
-        "MXNet's adam is the IR's (Keras') form: lr_t = lr * sqrt(1 - beta2^t) / (1 -"
-        " beta1^t); w -= lr_t * m / (sqrt(v) + epsilon)."
-    )
-    return "adam", _ADAM, note
-
-
-def _adamw(op: ir.AdamW) -> tuple[str, dict[str, str], str]:
-    note = "KerasAdamW: MXNet's adam after the IR's decoupled decay (MXNet's wd is L2)."
-    return "kerasadamw", {**_ADAM, "weight_decay": "WEIGHT_DECAY"}, note
-
-
-def _rmsprop(op: ir.RmsProp) -> tuple[str, dict[str, str], str]:
-    if op.momentum > 0 and not op.centered:
-        note = "KerasRMSprop: MXNet's rmsprop has momentum only in its centered form."
-        params = {"learning_rate": "LEARNING_RATE", "rho": "RHO", "momentum": "MOMENTUM"}
-        return "kerasrmsprop", {**params, "epsilon": "EPSILON"}, note
-    note = (
-        "MXNet's rmsprop is the IR's, epsilon inside the root; gamma1 is rho, gamma2 the"
-        " momentum (of the centered form)."
-    )
-    params = {"learning_rate": "LEARNING_RATE", "gamma1": "RHO", "gamma2": "MOMENTUM"}
-    return "rmsprop", {**params, "epsilon": "EPSILON", "centered": "CENTERED"}, note
-
-
-def _adadelta(op: ir.Adadelta) -> tuple[str, dict[str, str], str]:
-    params = {"rho": "RHO", "epsilon": "EPSILON"}
-    if op.learning_rate != 1.0:
-        note = "KerasAdaDelta: MXNet's adadelta has no learning rate."
-        return "kerasadadelta", {"learning_rate": "LEARNING_RATE", **params}, note
-    return "adadelta", params, "MXNet's adadelta is the IR's with learning_rate 1."
-
-
-def _adagrad(op: ir.Adagrad) -> tuple[str, dict[str, str], str]:
-    note = "KerasAdaGrad: MXNet's adagrad step, the accumulator starting at the IR's value."
-    params = {"learning_rate": "LEARNING_RATE", "eps": "EPSILON"}
-    return (
-        "kerasadagrad",
-        {**params, "initial_accumulator_value": "INITIAL_ACCUMULATOR_VALUE"},
-        note,
-    )
-
-
-# kind -> (MXNet's registered optimizer name, its arguments -> module constants, a note);
-# the Keras* optimizers are registered by _gluon_support
-OPTIMIZERS = {
-    "sgd": _sgd,
-    "adam": _adam,
-    "adamw": _adamw,
-    "rmsprop": _rmsprop,
-    "adadelta": _adadelta,
-    "adagrad": _adagrad,
+_LR = {"learning_rate": "LEARNING_RATE"}
+_ADAM = {**_LR, "beta1": "BETA_1", "beta2": "BETA_2", "epsilon": "EPSILON"}
+_RMSPROP = {**_LR, "gamma1": "RHO", "gamma2": "MOMENTUM", "epsilon": "EPSILON"}
+# MXNet optimizer -> (its arguments -> module constants, why it computes the IR's formula)
+_ARGUMENTS: dict[str, tuple[dict[str, str], str]] = {
+    "sgd": ({**_LR, "momentum": "MOMENTUM"}, "MXNet's sgd is the IR's: v = mu * v - lr * g."),
+    "nag": (
+        {**_LR, "momentum": "MOMENTUM"},
+        "MXNet's nag keeps b = -v / lr: the IR's Nesterov step at a constant learning rate.",
+    ),
+    "adam": (_ADAM, "MXNet's adam is the IR's (Keras') form: epsilon outside sqrt(v)."),
+    "kerasadamw": ({**_ADAM, "weight_decay": "WEIGHT_DECAY"}, "MXNet's wd is L2, not decay."),
+    "rmsprop": (
+        {**_RMSPROP, "centered": "CENTERED"},
+        "MXNet's rmsprop is the IR's: epsilon inside the root, gamma2 the centered momentum.",
+    ),
+    "kerasrmsprop": (
+        {**_LR, "rho": "RHO", "momentum": "MOMENTUM", "epsilon": "EPSILON"},
+        "MXNet's rmsprop has momentum only when centered.",
+    ),
+    "adadelta": ({"rho": "RHO", "epsilon": "EPSILON"}, "MXNet's adadelta is the IR's at lr 1."),
+    "kerasadadelta": (
+        {**_LR, "rho": "RHO", "epsilon": "EPSILON"},
+        "MXNet's adadelta has no learning rate.",
+    ),
+    "kerasadagrad": (
+        {**_LR, "eps": "EPSILON", "initial_accumulator_value": "INITIAL_ACCUMULATOR_VALUE"},
+        "MXNet's adagrad starts its accumulator at 0.",
+    ),
 }
 
 # --- CPU threading of the command line ---
@@ -635,7 +577,8 @@ def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
     if train is not None:
         criterion, labels, loss_note = LOSSES[train.loss.kind]
         output = program.outputs[0]
-        name, params, note = OPTIMIZERS[train.optimizer.kind](train.optimizer)
+        name = OPTIMIZERS[train.optimizer.kind](train.optimizer)
+        params, note = _ARGUMENTS[name]
         out["loss"] = {
             "criterion": criterion,
             "labels": labels,
