@@ -259,6 +259,28 @@ def test_optimizer_variants_follow_the_ir(optimizer, package):
     np.testing.assert_allclose(got["dense_1.bias"], b, atol=5e-6)
 
 
+def test_one_output_unit_takes_labels_as_a_column(package):
+    """mse on one sigmoid unit: (p - y)^2 against the 0/1 labels, accuracy at p > 0.5."""
+    text = _tiny("sgd").replace("dense(3, activation=softmax)", "dense(1, activation=sigmoid)")
+    module = package.module(
+        nndsl.loads(text.replace("categorical_crossentropy", "mse"), "t.nn"), TARGET
+    )
+    model = module.build_model(device="cpu")
+    module.import_weights(
+        model,
+        {
+            "dense_1.kernel": np.eye(4, 1, dtype=np.float32),
+            "dense_1.bias": np.zeros(1, np.float32),
+        },
+    )
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(10, 4)).astype(np.float32), rng.integers(0, 2, 10)
+    p = 1 / (1 + np.exp(-x[:, 0].astype(np.float64)))
+    metrics = module.evaluate(model, x, y, batch_size=4)
+    assert metrics["loss"] == pytest.approx(np.mean((p - y) ** 2), abs=1e-6)
+    assert metrics["accuracy"] == pytest.approx(np.mean((p > 0.5) == y))
+
+
 # --- native format, devices, process ---
 
 

@@ -579,9 +579,11 @@ def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
         output = program.outputs[0]
         name = OPTIMIZERS[train.optimizer.kind](train.optimizer)
         params, note = _ARGUMENTS[name]
+        single = output.shape == (1,)  # one output unit: labels as a column, a threshold
         out["loss"] = {
             "criterion": criterion,
-            "labels": labels,
+            "labels": "column" if single and labels == "one_hot" else labels,
+            "threshold": (0.0 if output.activation == "sigmoid" else 0.5) if single else None,
             "note": loss_note,
             "activation": (
                 None if program.loss_from_logits else output_activation(output.activation)
