@@ -303,6 +303,28 @@ def check_weights(weights, shapes):
     return out
 
 
+def to_layout(array, axes, gates=(), shape=None):
+    """A canonical array in a framework's layout: transposed by `axes`, the gate blocks of
+    axis 0 reordered by `gates` (Keras' recurrent gate order to the framework's), reshaped."""
+    array = np.transpose(array, axes)
+    if gates:
+        array = np.concatenate([np.split(array, len(gates))[gate] for gate in gates])
+    return array.reshape(shape) if shape else array
+
+
+def from_layout(array, shape, axes, gates=(), _=None):
+    """The inverse of `to_layout`: a framework's array back as the canonical `shape`."""
+    array = array.reshape(tuple(shape[axis] for axis in axes))
+    if gates:
+        array = np.concatenate([np.split(array, len(gates))[gate] for gate in np.argsort(gates)])
+    return np.ascontiguousarray(np.transpose(array, np.argsort(axes)))
+
+
+def layout_keys(key):
+    """A weight table's key as a tuple: a tuple of names holds one row of the array each."""
+    return key if isinstance(key, tuple) else (key,)
+
+
 def weights_sha256(weights):
     """sha256 over canonical arrays: per name in sorted order, the line `["name", [shape]]`
     then the array's float32 little-endian bytes in C order."""

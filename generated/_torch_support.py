@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import _harness
+
 
 class BatchNorm(nn.Module):
     """Batch normalisation over axis 1 with the IR's statistics: the moving variance
@@ -188,27 +190,8 @@ def make_step(model, optimizer, compute_loss, compile=False, precision="fp32"):
     return torch.compile(step, mode="reduce-overhead" if device == "cuda" else None)
 
 
-# ---- canonical weights: each table entry is (canonical shape, state_dict key, axes[, gate
-# order, torch shape]); the canonical array becomes torch's by a transpose by `axes`, a
-# reorder of the gate blocks of axis 0 (Keras' recurrent gate order to torch's), a reshape.
-
-
-def _to_torch(array, axes, gates=(), shape=None):
-    array = np.transpose(array, axes)
-    if gates:
-        array = np.concatenate([np.split(array, len(gates))[gate] for gate in gates])
-    return array.reshape(shape) if shape else array
-
-
-def _from_torch(array, shape, axes, gates=(), _=None):
-    array = array.reshape(tuple(shape[axis] for axis in axes))
-    if gates:
-        array = np.concatenate([np.split(array, len(gates))[gate] for gate in np.argsort(gates)])
-    return np.ascontiguousarray(np.transpose(array, np.argsort(axes)))
-
-
-def _keys(key):
-    return key if isinstance(key, tuple) else (key,)
+# ---- canonical weights: each table entry is (canonical shape, state_dict key(s), axes[,
+# gate order, torch shape]), the arguments of the harness' to_layout / from_layout.
 
 
 def export_canonical(model, table):
@@ -217,8 +200,8 @@ def export_canonical(model, table):
     state, out = model.state_dict(), {}
     for name, (shape, key, axes, *rest) in table.items():
         rows = [
-            _from_torch(state[k].detach().cpu().numpy(), shape[-len(axes) :], axes, *rest)
-            for k in _keys(key)
+            _harness.from_layout(state[k].detach().cpu().numpy(), shape[-len(axes) :], axes, *rest)
+            for k in _harness.layout_keys(key)
         ]
         out[name] = rows[0] if isinstance(key, str) else np.stack(rows)
     return out
@@ -230,8 +213,8 @@ def import_canonical(model, weights, table):
     with torch.no_grad():
         for name, (_, key, axes, *rest) in table.items():
             rows = [weights[name]] if isinstance(key, str) else weights[name]
-            for row, k in zip(rows, _keys(key), strict=True):
-                state[k].copy_(torch.as_tensor(_to_torch(row, axes, *rest)))
+            for row, k in zip(rows, _harness.layout_keys(key), strict=True):
+                state[k].copy_(torch.as_tensor(_harness.to_layout(row, axes, *rest)))
 
 
 def count_canonical(model, table):
@@ -241,7 +224,7 @@ def count_canonical(model, table):
     sizes = [
         (state[k].numel(), k in params and params[k].requires_grad)
         for _, key, *_ in table.values()
-        for k in _keys(key)
+        for k in _harness.layout_keys(key)
     ]
     trainable = sum(size for size, learns in sizes if learns)
     return trainable, sum(size for size, _ in sizes) - trainable

@@ -41,7 +41,7 @@ DETERMINISM = {
     # TF 2.21 has no public getter (tf.config.experimental only enables); Keras reads this one
     "keras": "from tensorflow.python.framework import config; print(config.is_op_determinism_enabled())",
     "tf": "from tensorflow.python.framework import config; print(config.is_op_determinism_enabled())",
-    "gluon": "import os; print(os.environ.get('MXNET_ENGINE_TYPE') == 'NaiveEngine')",
+    "gluon": "import os; print(os.environ.get('MXNET_ENFORCE_DETERMINISM', '0') != '0')",
     "flax": "import os; print('deterministic' in os.environ.get('XLA_FLAGS', ''))",
 }
 
@@ -149,6 +149,7 @@ GPUS = {
     "keras": "import tensorflow as tf; print(bool(tf.config.list_physical_devices('GPU')))",
     "tf": "import tensorflow as tf; print(bool(tf.config.list_physical_devices('GPU')))",
     "flax": "import jax; print(any(d.platform == 'gpu' for d in jax.devices()))",
+    "gluon": "import numpy as np; np.bool = bool; import mxnet as mx; print(mx.context.num_gpus() > 0)",
 }
 
 

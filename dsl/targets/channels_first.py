@@ -78,6 +78,21 @@ def module_padding(padding: tuple[tuple[int, int], ...]) -> int | tuple[int, ...
     return compact(tuple(before for before, _ in padding)) if symmetric(padding) else 0
 
 
+def transpose_padding(
+    node: ir.NodeInfo,
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[tuple[int, int], ...]]:
+    """A transposed convolution's crop (`node.padding`, TF's rule) as a channels-first
+    framework computes it: (`padding`, cropped from both ends; `output_padding`, appended at
+    the end; the (start, stop) slice per spatial axis that crops the rest, () when none)."""
+    padding = tuple(min(before, after) if after >= 0 else 0 for before, after in node.padding)
+    extra = tuple(-after if after < 0 else 0 for _, after in node.padding)
+    crop = tuple((b - p, a - p) if a >= 0 else (0, 0) for (b, a), p in zip(node.padding, padding))
+    slices: tuple[tuple[int, int], ...] = ()
+    if any(b or a for b, a in crop):
+        slices = tuple((b, b + n) for (b, _), n in zip(crop, node.output_shape[:2]))
+    return padding, extra, slices
+
+
 def weight_layout(
     node: ir.NodeInfo, weight: ir.Weight
 ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:

@@ -1,9 +1,13 @@
-"""The MXNet Gluon target: views of the IR that `module.py.j2` renders.
+"""MXNet Gluon 1.9: a hybridized `HybridBlock` per spec, channels-first inside, canonical at
+the edges.
 
-Gluon computes convolutions and pools channels-first (NCHW / NCW: its NHWC layout fails on
-CPU), so the forward pass is planned here as a flat list of steps: the layers plus the
-transposes between the canonical channels-last layout and Gluon's. Everything a template
-needs (argument dicts, paddings, axes, parameter layouts) is computed in this module.
+Gluon's convolutions and pools compute in NCHW / NCW (its NHWC layout fails on CPU), so the
+forward plan (nndsl.forward with `channels_first.wants`) inserts the transposes; layouts,
+paddings and weight layouts are the ones torch uses (nndsl.targets.channels_first). Every
+child block gets an explicit prefix, so Gluon's parameter names (`conv2d_1_weight`) are the
+canonical names and stay the same in every instance, in `export` files and after loading.
+What Gluon's defaults would get wrong (initialisers, BatchNorm momentum and epsilon, a
+simple RNN's relu, the second recurrent bias, loss scaling) is decided here.
 """
 
 from __future__ import annotations
@@ -13,473 +17,595 @@ from collections.abc import Callable
 from typing import Any
 
 from nndsl import ir
-from nndsl.targets import Target, ir_kinds
+from nndsl.targets import Target
+from nndsl.targets.channels_first import (
+    compact,
+    concat_axis,
+    fans,
+    module_padding,
+    symmetric,
+    transpose_padding,
+    wants,
+    weight_layout,
+    weight_view,
+)
+from nndsl.views import Call, LayerView, Site, WeightView
 
-View = dict[str, Any]
+# --- activations (as layers and as `activation=`) ---
 
-# Layers that compute channels-first in Gluon, and those that need the canonical
-# channels-last order (dense acts on the last axis; flatten/reshape keep (H, W, C) order).
-CHANNELS_FIRST = {"conv1d", "conv2d", "maxpool1d", "maxpool2d", "avgpool1d", "avgpool2d"}
-CHANNELS_LAST = {"dense", "flatten", "reshape", "embedding"}
-
-# Activations a Gluon Dense/Conv block applies itself (its `activation=` goes to F.Activation).
-FUSED_ACTIVATIONS = {"relu", "sigmoid", "tanh"}
-
-# IR initialiser -> (module constant, mx.init class, arguments). Keras' glorot/he normal draw
-# from a truncated normal of the same standard deviation; mx.init.Xavier's is untruncated.
-INITIALIZERS: dict[str, tuple[str, str, dict[str, Any]]] = {
-    "glorot_uniform": (
-        "GLOROT_UNIFORM",
-        "Xavier",
-        {"rnd_type": "uniform", "factor_type": "avg", "magnitude": 3},
-    ),
-    "glorot_normal": (
-        "GLOROT_NORMAL",
-        "Xavier",
-        {"rnd_type": "gaussian", "factor_type": "avg", "magnitude": 1},
-    ),
-    "he_uniform": (
-        "HE_UNIFORM",
-        "Xavier",
-        {"rnd_type": "uniform", "factor_type": "in", "magnitude": 6},
-    ),
-    "he_normal": (
-        "HE_NORMAL",
-        "Xavier",
-        {"rnd_type": "gaussian", "factor_type": "in", "magnitude": 2},
-    ),
-    "zeros": ("ZEROS", "Zero", {}),
-    "ones": ("ONES", "One", {}),
-    "uniform": ("UNIFORM", "Uniform", {"scale": ir.EMBEDDING_UNIFORM_LIMIT}),
-}
-
-# canonical parameter -> (Gluon Parameter attribute, constructor keyword of its initialiser)
-PARAMETERS = {
-    "kernel": ("weight", "weight_initializer"),
-    "bias": ("bias", "bias_initializer"),
-    "gamma": ("gamma", "gamma_initializer"),
-    "beta": ("beta", "beta_initializer"),
-    "moving_mean": ("running_mean", "running_mean_initializer"),
-    "moving_variance": ("running_var", "running_variance_initializer"),
-    "embeddings": ("weight", "weight_initializer"),
-}
+_PLAIN = {"relu": "F.relu", "sigmoid": "F.sigmoid", "tanh": "F.tanh"}
+_LEAKY = {"leaky_relu": "leaky", "elu": "elu", "selu": "selu", "gelu": "gelu"}
 
 
-def _to_gluon_axes(layer: ir.LayerInfo, param: str, rank: int) -> tuple[int, ...]:
-    """np.transpose axes taking a canonical array to Gluon's layout."""
-    if param == "kernel" and layer.op.kind == "dense":
-        return (1, 0)  # (in, out) -> (out, in)
-    if param == "kernel":
-        spatial = rank - 2
-        return (spatial + 1, spatial, *range(spatial))  # (*k, in, out) -> (out, in, *k)
-    return tuple(range(rank))
-
-
-def _block(layer: ir.LayerInfo, block: str, args: View) -> View:
-    """A child block: its class in gluon.nn, literal arguments, one initialiser per parameter."""
-    inits = {}
-    for weight in layer.weights:
-        param = weight.name.rsplit(".", 1)[1]
-        inits[PARAMETERS[param][1]] = INITIALIZERS[weight.initializer][0]
-    return {
-        "name": layer.name,
-        "block": block,
-        "args": args,
-        "inits": inits,
-        "prefix": f"{layer.name}_",
-    }
-
-
-def _step(kind: str, **fields: Any) -> View:
-    return {"kind": kind, **fields}
-
-
-class _Plan:
-    """Walks the layers once, tracking whether the tensor is channels-first."""
-
-    def __init__(self) -> None:
-        self.children: list[View] = []
-        self.steps: list[View] = []
-        self.channels_first = False
-
-    def transpose(self, rank: int, to_first: bool) -> None:
-        """Move the channels axis of a batch of rank-`rank` samples to 1 or back to -1."""
-        if to_first:
-            axes = (0, rank, *range(1, rank))
-        else:
-            axes = (0, *range(2, rank + 1), 1)
-        self.steps.append(_step("transpose", axes=axes, to_first=to_first))
-        self.channels_first = to_first
-
-    def channels_axis(self, layer: ir.LayerInfo) -> int:
-        return 1 if self.channels_first else len(layer.input_shape)
-
-    def add(self, layer: ir.LayerInfo) -> None:
-        kind = layer.op.kind
-        rank = len(layer.input_shape)
-        if kind in CHANNELS_FIRST and not self.channels_first:
-            self.transpose(rank, to_first=True)
-        if kind in CHANNELS_LAST and self.channels_first:
-            self.transpose(rank, to_first=False)
-        LAYER_VIEWS[kind](self, layer)
-        activation = getattr(layer.op, "activation", None)
-        if activation is not None and activation.kind not in FUSED_ACTIVATIONS | {"linear"}:
-            ACTIVATION_VIEWS[activation.kind](self, layer, activation)
-        if len(layer.output_shape) < 2:
-            self.channels_first = False  # (features,) has no layout
-
-    def finish(self, shape: tuple[int, ...]) -> None:
-        if self.channels_first:
-            self.transpose(len(shape), to_first=False)
-
-
-def _fused(op: ir.Node) -> View:
-    activation = getattr(op, "activation", None)
-    if activation is not None and activation.kind in FUSED_ACTIVATIONS:
-        return {"activation": activation.kind}
-    return {}
-
-
-def _pad(layer: ir.LayerInfo) -> View | None:
-    """An explicit pad for asymmetric TF `same` padding (None when the block can pad)."""
-    if all(before == after for before, after in layer.padding):
+def activation(op: ir.Node, channels_first: bool = False) -> Call | None:
+    """The call applying an activation node inside hybrid_forward, None for linear."""
+    kind = op.kind
+    if kind == "linear":
         return None
-    pairs = [side for pair in layer.padding for side in pair]
-    # mx pad takes 4-D/5-D input only: a 1-D window op pads an (N, C, 1, W) view
-    width = (0, 0, 0, 0, *([0, 0] * (2 - len(layer.padding))), *pairs)
-    return {"width": width, "expand": len(layer.padding) == 1}
+    if kind in _PLAIN:
+        return Call(_PLAIN[kind])
+    if kind == "relu6":
+        return Call("F.clip", kwargs={"a_min": 0.0, "a_max": 6.0})
+    if kind == "softmax":
+        return Call("F.softmax", kwargs={"axis": 1 if channels_first else -1})
+    if kind == "silu" or (kind == "gelu" and op.approximate):
+        return Call("silu" if kind == "silu" else "gelu_tanh")  # MXNet 1.9 has no operator
+    kwargs: dict[str, Any] = {"act_type": _LEAKY[kind]}
+    if kind == "leaky_relu":
+        kwargs["slope"] = op.negative_slope
+    elif kind == "elu":
+        kwargs["slope"] = op.alpha
+    return Call("F.LeakyReLU", kwargs=kwargs)
 
 
-def _symmetric(layer: ir.LayerInfo) -> tuple[int, ...]:
-    if _pad(layer) is not None:
-        return (0,) * len(layer.padding)
-    return tuple(before for before, _ in layer.padding)
+def output_activation(kind: str) -> Call | None:
+    """OUTPUT_ACTIVATION on NDArrays of logits (outside the graph)."""
+    return {
+        "softmax": Call("mx.nd.softmax", kwargs={"axis": -1}),
+        "sigmoid": Call("mx.nd.sigmoid"),
+    }.get(kind)
 
 
-def _dense(plan: _Plan, layer: ir.LayerInfo) -> None:
-    op: ir.Dense = layer.op
-    args = {
-        "units": op.units,
-        "in_units": layer.input_shape[-1],
-        "use_bias": op.use_bias,
-        "flatten": False,
-        **_fused(op),
-    }
-    plan.children.append(_block(layer, "Dense", args))
-    plan.steps.append(_step("dense", name=layer.name))
+def _view(
+    macro: str, node: ir.NodeInfo, site: Site, build: Call | None = None, **args: Any
+) -> LayerView:
+    fused = getattr(node.op, "activation", None)
+    act = activation(fused, site.channels_first) if isinstance(fused, ir.ActivationOp) else None
+    return LayerView(macro, node.name, site, build, act, args)
 
 
-def _conv(plan: _Plan, layer: ir.LayerInfo) -> None:
-    op: ir._Conv = layer.op
-    args = {
-        "channels": op.filters,
-        "kernel_size": op.kernel,
-        "strides": op.stride,
-        "padding": _symmetric(layer),
-        "dilation": op.dilation,
-        "groups": op.groups,
-        "layout": "NCHW" if op.rank == 2 else "NCW",
-        "in_channels": layer.input_shape[-1],
-        "use_bias": op.use_bias,
-        **_fused(op),
-    }
-    plan.children.append(_block(layer, "Conv2D" if op.rank == 2 else "Conv1D", args))
-    plan.steps.append(_step(op.kind, name=layer.name, pad=_pad(layer)))
+def _activation_layer(node: ir.NodeInfo, site: Site) -> LayerView:
+    first = site.channels_first and len(node.output_shape) >= 2
+    return LayerView("activation", node.name, site, activation=activation(node.op, first))
 
 
-def _pool(plan: _Plan, layer: ir.LayerInfo) -> None:
-    op: ir._Pool = layer.op
-    is_max = op.kind.startswith("max")
-    args: View = {
-        "pool_size": op.size,
-        "strides": op.stride,
-        "padding": _symmetric(layer),
-        "layout": "NCHW" if op.rank == 2 else "NCW",
-    }
-    if not is_max:
-        args["count_include_pad"] = False
-    block = ("MaxPool" if is_max else "AvgPool") + ("2D" if op.rank == 2 else "1D")
-    plan.children.append(_block(layer, block, args))
-    plan.steps.append(_step(op.kind, name=layer.name, pad=_pad(layer)))
+# --- initialisers: the IR's, as Gluon's per-parameter `*_initializer` arguments ---
 
-
-def _global_pool(plan: _Plan, layer: ir.LayerInfo) -> None:
-    axes = (2, 3) if plan.channels_first else (1, 2)
-    plan.steps.append(_step(layer.op.kind, axes=axes))
-
-
-def _flatten(plan: _Plan, layer: ir.LayerInfo) -> None:
-    plan.steps.append(_step("flatten"))
-
-
-def _reshape(plan: _Plan, layer: ir.LayerInfo) -> None:
-    # mx reshape: 0 copies the batch size, the rest is the IR's inferred target shape
-    plan.steps.append(_step("reshape", shape=(0, *layer.output_shape)))
-
-
-def _dropout(plan: _Plan, layer: ir.LayerInfo) -> None:
-    plan.children.append(_block(layer, "Dropout", {"rate": layer.op.rate}))
-    plan.steps.append(_step("dropout", name=layer.name))
-
-
-def _batchnorm(plan: _Plan, layer: ir.LayerInfo) -> None:
-    op: ir.BatchNorm = layer.op
-    args = {
-        "axis": plan.channels_axis(layer),
-        "momentum": op.momentum,
-        "epsilon": op.epsilon,
-        "center": op.center,
-        "scale": op.scale,
-        "in_channels": layer.input_shape[-1],
-    }
-    plan.children.append(_block(layer, "BatchNorm", args))
-    plan.steps.append(_step("batchnorm", name=layer.name))
-
-
-def _embedding(plan: _Plan, layer: ir.LayerInfo) -> None:
-    op: ir.Embedding = layer.op
-    args = {"input_dim": op.input_dim, "output_dim": op.output_dim}
-    plan.children.append(_block(layer, "Embedding", args))
-    plan.steps.append(_step("embedding", name=layer.name))
-
-
-def _activation_layer(plan: _Plan, layer: ir.LayerInfo) -> None:
-    ACTIVATION_VIEWS[layer.op.kind](plan, layer, layer.op)
-
-
-def _activation(plan: _Plan, layer: ir.LayerInfo, op: ir.Node) -> None:
-    plan.steps.append(_step(op.kind))
-
-
-def _softmax(plan: _Plan, layer: ir.LayerInfo, op: ir.Node) -> None:
-    spatial = plan.channels_first and len(layer.output_shape) > 1
-    plan.steps.append(_step("softmax", axis=1 if spatial else -1))
-
-
-def _leaky_relu(plan: _Plan, layer: ir.LayerInfo, op: ir.LeakyRelu) -> None:
-    plan.steps.append(_step("leaky_relu", slope=op.negative_slope))
-
-
-def _elu(plan: _Plan, layer: ir.LayerInfo, op: ir.Elu) -> None:
-    plan.steps.append(_step("elu", alpha=op.alpha))
-
-
-def _gelu(plan: _Plan, layer: ir.LayerInfo, op: ir.Gelu) -> None:
-    plan.steps.append(_step("gelu", approximate=op.approximate))
-
-
-ACTIVATION_VIEWS: dict[str, Callable[..., None]] = {
-    "linear": lambda plan, layer, op: None,
-    "relu": _activation,
-    "sigmoid": _activation,
-    "tanh": _activation,
-    "softmax": _softmax,
-    "leaky_relu": _leaky_relu,
-    "elu": _elu,
-    "selu": _activation,
-    "gelu": _gelu,
-    "silu": _activation,
+# what a parameter starts with unless its block says otherwise: Gluon's defaults, and the
+# model's default initialiser (build_model's mx.init.Xavier(): glorot_uniform) for weights
+_XAVIER = Call("mx.init.Xavier")
+_DEFAULTS: dict[str, Any] = {
+    "weight_initializer": _XAVIER,
+    "i2h_weight_initializer": _XAVIER,
+    "h2h_weight_initializer": _XAVIER,
+    "bias_initializer": "zeros",
+    "i2h_bias_initializer": "zeros",
+    "h2h_bias_initializer": "zeros",
+    "gamma_initializer": "ones",
+    "beta_initializer": "zeros",
+    "running_mean_initializer": "zeros",
+    "running_variance_initializer": "ones",
 }
 
-LAYER_VIEWS: dict[str, Callable[[_Plan, ir.LayerInfo], None]] = {
+
+def initializer(node: ir.NodeInfo, weight: ir.Weight) -> Call | str:
+    """The MXNet initialiser drawing what the IR's (Keras') initialiser draws."""
+    init = weight.initializer
+    fan_in, fan_out = weight.fans
+    if init in ("zeros", "ones"):
+        return init
+    if init == "orthogonal":  # gain 1 (MXNet's default is 1.414); Haar-random like Keras'
+        return Call("mx.init.Orthogonal", kwargs={"scale": 1.0, "rand_type": "normal"})
+    if init == "unit_forget_bias":
+        return Call("mx.init.LSTMBias", kwargs={"forget_bias": 1.0})
+    if init == "uniform":
+        return Call("mx.init.Uniform", (ir.EMBEDDING_UNIFORM_LIMIT,))
+    if init.endswith("_normal"):
+        std = math.sqrt((2.0 / fan_in) if init == "he_normal" else (2.0 / (fan_in + fan_out)))
+        return Call("TruncatedNormal", (std / ir.TRUNCATED_NORMAL_STDDEV,))
+    shape = weight_layout(node, weight)[2]
+    if len(shape) >= 2 and fans(shape) == (fan_in, fan_out):  # MXNet counts fans as Keras
+        if init == "glorot_uniform":
+            return _XAVIER
+        return Call("mx.init.Xavier", kwargs={"factor_type": "in", "magnitude": 6})
+    limit = math.sqrt(6.0 / (fan_in + fan_out) if init == "glorot_uniform" else 6.0 / fan_in)
+    return Call("mx.init.Uniform", (limit,))
+
+
+def _inits(node: ir.NodeInfo, arguments: dict[str, str | tuple[str, ...]]) -> dict[str, Any]:
+    """Initialiser keyword arguments of a block: `arguments` maps a canonical parameter to
+    the argument(s) setting it; arguments equal to the default are left out."""
+    out: dict[str, Any] = {}
+    for weight in node.weights:
+        names = arguments.get(weight.param.removeprefix("forward_"), ())
+        for name in (names,) if isinstance(names, str) else names:
+            init = initializer(node, weight)
+            if init != _DEFAULTS[name]:
+                out[name] = init
+    return out
+
+
+_KERNEL_INITS = {"kernel": "weight_initializer", "bias": "bias_initializer"}
+
+
+# --- layers ---
+
+
+def _block(cls: str, node: ir.NodeInfo, *args: Any, prefix: str = "", **kwargs: Any) -> Call:
+    """A child block with an explicit prefix: its parameters are `<node>_<param>`."""
+    return Call(cls, args, {**kwargs, "prefix": f"{node.name}_{prefix}"})
+
+
+def _dense(node: ir.NodeInfo, site: Site) -> LayerView:
+    op: ir.Dense = node.op
+    kwargs: dict[str, Any] = {"flatten": False} if len(node.input_shape) > 1 else {}
+    kwargs["in_units"] = node.input_shape[-1]
+    if not op.use_bias:
+        kwargs["use_bias"] = False
+    build = _block("nn.Dense", node, op.units, **kwargs, **_inits(node, _KERNEL_INITS))
+    return _view("block", node, site, build)
+
+
+def _window_kwargs(node: ir.NodeInfo, stride: tuple[int, ...]) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    if compact(stride) != 1:
+        kwargs["strides"] = compact(stride)
+    padding = module_padding(node.padding)
+    if padding:
+        kwargs["padding"] = padding
+    return kwargs
+
+
+def _pad(node: ir.NodeInfo) -> tuple[tuple[int, int], ...]:
+    """The explicit (before, after) padding of TF's asymmetric `same`; () when the block's
+    own symmetric padding does it."""
+    return () if symmetric(node.padding) else node.padding
+
+
+def _conv(node: ir.NodeInfo, site: Site) -> LayerView:
+    op: ir._Conv = node.op
+    kwargs = _window_kwargs(node, op.stride)
+    if max(op.dilation) > 1:
+        kwargs["dilation"] = compact(op.dilation)
+    if op.groups > 1:
+        kwargs["groups"] = op.groups
+    if not op.use_bias:
+        kwargs["use_bias"] = False
+    kwargs |= {"in_channels": node.input_shape[-1], **_inits(node, _KERNEL_INITS)}
+    build = _block(f"nn.Conv{op.rank}D", node, op.filters, compact(op.kernel), **kwargs)
+    return _view("conv", node, site, build, pad=_pad(node))
+
+
+def _depthwise(node: ir.NodeInfo, site: Site) -> LayerView:
+    op: ir.DepthwiseConv2D = node.op
+    channels = node.input_shape[-1]
+    kwargs = {**_window_kwargs(node, op.stride), "groups": channels, "in_channels": channels}
+    if not op.use_bias:
+        kwargs["use_bias"] = False
+    kwargs |= _inits(node, _KERNEL_INITS)
+    build = _block("nn.Conv2D", node, channels * op.depth_multiplier, compact(op.kernel), **kwargs)
+    return _view("conv", node, site, build, pad=_pad(node))
+
+
+def _separable(node: ir.NodeInfo, site: Site) -> LayerView:
+    op: ir.SeparableConv2D = node.op
+    channels = node.input_shape[-1]
+    middle = channels * op.depth_multiplier
+    depthwise = {**_window_kwargs(node, op.stride), "groups": channels, "use_bias": False}
+    depthwise["in_channels"] = channels
+    depthwise |= _inits(node, {"depthwise_kernel": "weight_initializer"})
+    pointwise: dict[str, Any] = {} if op.use_bias else {"use_bias": False}
+    pointwise["in_channels"] = middle
+    pointwise |= _inits(node, {"pointwise_kernel": "weight_initializer", **_KERNEL_INITS})
+    blocks = (
+        _block("nn.Conv2D", node, middle, compact(op.kernel), prefix="depthwise_", **depthwise),
+        _block("nn.Conv2D", node, op.filters, 1, prefix="pointwise_", **pointwise),
+    )
+    return _view("conv", node, site, Call("sequential", blocks), pad=_pad(node))
+
+
+def _conv_transpose(node: ir.NodeInfo, site: Site) -> LayerView:
+    """Gluon crops a transposed conv symmetrically (`padding`) and appends cells at the end
+    (`output_padding`); an asymmetric crop keeps the symmetric part and slices the rest."""
+    op: ir.Conv2DTranspose = node.op
+    padding, extra, slices = transpose_padding(node)
+    kwargs: dict[str, Any] = {}
+    if compact(op.stride) != 1:
+        kwargs["strides"] = compact(op.stride)
+    if any(padding):
+        kwargs["padding"] = compact(padding)
+    if any(extra):
+        kwargs["output_padding"] = compact(extra)
+    if not op.use_bias:
+        kwargs["use_bias"] = False
+    kwargs |= {"in_channels": node.input_shape[-1], **_inits(node, _KERNEL_INITS)}
+    build = _block("nn.Conv2DTranspose", node, op.filters, compact(op.kernel), **kwargs)
+    begin = (None, None, *(start for start, _ in slices)) if slices else ()
+    end = (None, None, *(stop for _, stop in slices)) if slices else ()
+    return _view("conv_transpose", node, site, build, begin=begin, end=end)
+
+
+def _pool(node: ir.NodeInfo, site: Site) -> LayerView:
+    """Symmetric padding goes into the block (max pools never pick it; average pools get
+    count_include_pad=False); asymmetric padding becomes an explicit pad in the macro."""
+    op: ir._Pool = node.op
+    average = op.kind.startswith("avg")
+    kwargs = _window_kwargs(node, op.stride)
+    kwargs.pop("strides", None)
+    if op.stride != op.size:  # Gluon's default stride is the window
+        kwargs = {"strides": compact(op.stride), **kwargs}
+    if average and "padding" in kwargs:
+        kwargs["count_include_pad"] = False
+    cls = f"nn.{'AvgPool' if average else 'MaxPool'}{op.rank}D"
+    macro = "avgpool" if average else "maxpool"
+    return _view(macro, node, site, Call(cls, (compact(op.size),), kwargs), pad=_pad(node))
+
+
+def _global_pool(node: ir.NodeInfo, site: Site) -> LayerView:
+    rank = len(node.input_shape) - 1
+    axes = tuple(range(2, 2 + rank)) if site.channels_first else tuple(range(1, 1 + rank))
+    method = "F.mean" if "avg" in node.op.kind else "F.max"
+    return LayerView("reduce", node.name, site, args={"method": method, "axis": compact(axes)})
+
+
+def _zero_padding(node: ir.NodeInfo, site: Site) -> LayerView:
+    return LayerView("zero_padding", node.name, site, args={"widths": node.padding})
+
+
+def _upsampling(node: ir.NodeInfo, site: Site) -> LayerView:
+    return LayerView("upsample", node.name, site, args={"repeats": node.op.size})
+
+
+def _flatten(node: ir.NodeInfo, site: Site) -> LayerView:
+    return LayerView("flatten", node.name, site)
+
+
+def _reshape(node: ir.NodeInfo, site: Site) -> LayerView:
+    return LayerView("reshape", node.name, site, args={"shape": (-1, *node.output_shape)})
+
+
+def _dropout(node: ir.NodeInfo, site: Site) -> LayerView:
+    return _view("block", node, site, Call("nn.Dropout", (node.op.rate,)))
+
+
+def _batchnorm(node: ir.NodeInfo, site: Site) -> LayerView:
+    """Gluon's BatchNorm is the IR's: moving = momentum * moving + (1 - momentum) * batch,
+    biased batch variance. Its axis is 1: wants() puts images and sequences channels-first,
+    and a vector's channels are axis 1 too."""
+    op: ir.BatchNorm = node.op
+    kwargs: dict[str, Any] = {"momentum": op.momentum, "epsilon": op.epsilon}
+    kwargs |= {k: False for k in ("center", "scale") if not getattr(op, k)}
+    kwargs["in_channels"] = node.input_shape[-1]
+    kwargs |= _inits(
+        node,
+        {
+            "gamma": "gamma_initializer",
+            "beta": "beta_initializer",
+            "moving_mean": "running_mean_initializer",
+            "moving_variance": "running_variance_initializer",
+        },
+    )
+    return _view("block", node, site, _block("nn.BatchNorm", node, **kwargs))
+
+
+def _layernorm(node: ir.NodeInfo, site: Site) -> LayerView:
+    """nn.LayerNorm over the last axis; without center or scale Gluon keeps beta at 0 or
+    gamma at 1, frozen (grad_req "null"), outside the canonical weights."""
+    op: ir.LayerNorm = node.op
+    kwargs: dict[str, Any] = {"epsilon": op.epsilon}
+    kwargs |= {k: False for k in ("center", "scale") if not getattr(op, k)}
+    kwargs["in_channels"] = node.input_shape[-1]
+    kwargs |= _inits(node, {"gamma": "gamma_initializer", "beta": "beta_initializer"})
+    return _view("block", node, site, _block("nn.LayerNorm", node, **kwargs))
+
+
+def _embedding(node: ir.NodeInfo, site: Site) -> LayerView:
+    op: ir.Embedding = node.op
+    inits = _inits(node, {"embeddings": "weight_initializer"})
+    build = _block("nn.Embedding", node, op.input_dim, op.output_dim, **inits)
+    return _view("block", node, site, build)
+
+
+_RNN = {"simple_rnn": "rnn.RNN", "lstm": "rnn.LSTM", "gru": "rnn.GRU"}
+# the GRU's (2, 3U) bias is Gluon's two biases; LSTM and simple RNN have one (i2h)
+_RNN_INITS: dict[str, str | tuple[str, ...]] = {
+    "kernel": "i2h_weight_initializer",
+    "recurrent_kernel": "h2h_weight_initializer",
+}
+
+
+def _recurrent(node: ir.NodeInfo, site: Site) -> LayerView:
+    op = node.op
+    bidirectional = op.kind == "bidirectional"
+    layer = op.layer if bidirectional else op
+    kwargs: dict[str, Any] = {"layout": "NTC", "input_size": node.input_shape[-1]}
+    if layer.kind == "simple_rnn":  # Gluon's default activation is relu
+        kwargs["activation"] = layer.activation.kind
+    if bidirectional:
+        kwargs["bidirectional"] = True
+    biases = ("i2h_bias_initializer", "h2h_bias_initializer")
+    inits = {**_RNN_INITS, "bias": biases if layer.kind == "gru" else biases[0]}
+    build = _block(_RNN[layer.kind], node, layer.units, **kwargs, **_inits(node, inits))
+    merge = op.merge if bidirectional else None  # the last step: slices (SequenceLast's
+    # backward crashes MXNet 1.9.1 with axis=1)
+    args = {
+        "sequences": layer.return_sequences,
+        "bidirectional": bidirectional,
+        "reduce": {"sum": "F.sum", "mul": "F.prod", "ave": "F.mean"}.get(merge or ""),
+        "units": layer.units,
+    }
+    return LayerView("recurrent", node.name, site, build, args=args)
+
+
+def _merge(node: ir.NodeInfo, site: Site) -> LayerView:
+    op = node.op
+    args: dict[str, Any] = {}
+    if op.kind == "concatenate":
+        args["dim"] = concat_axis(op, node.input_shapes[0], site.channels_first)
+    return LayerView(op.kind, node.name, site, args=args)
+
+
+LAYERS: dict[str, Callable[[ir.NodeInfo, Site], LayerView]] = {
     "dense": _dense,
     "conv1d": _conv,
     "conv2d": _conv,
+    "conv2d_transpose": _conv_transpose,
+    "depthwise_conv2d": _depthwise,
+    "separable_conv2d": _separable,
     "maxpool1d": _pool,
     "maxpool2d": _pool,
     "avgpool1d": _pool,
     "avgpool2d": _pool,
+    "global_avgpool1d": _global_pool,
+    "global_maxpool1d": _global_pool,
     "global_avgpool2d": _global_pool,
     "global_maxpool2d": _global_pool,
+    "zero_padding2d": _zero_padding,
+    "upsampling2d": _upsampling,
     "flatten": _flatten,
     "reshape": _reshape,
     "dropout": _dropout,
     "batchnorm": _batchnorm,
+    "layernorm": _layernorm,
     "embedding": _embedding,
+    "simple_rnn": _recurrent,
+    "lstm": _recurrent,
+    "gru": _recurrent,
+    "bidirectional": _recurrent,
+    **{
+        kind: _merge
+        for kind in ("add", "subtract", "multiply", "average", "maximum", "concatenate")
+    },
     **{kind: _activation_layer for kind in ir.ACTIVATIONS},
 }
 
+# --- weights: the Gluon parameter holding each canonical array ---
 
-def _parameters(program: ir.Program) -> list[View]:
-    """One row per canonical weight: the child block, Gluon's name, the layout axes."""
-    rows = []
-    for layer in program.layers:
-        for weight in layer.weights:
-            param = weight.name.rsplit(".", 1)[1]
-            rows.append(
-                {
-                    "name": weight.name,
-                    "block": layer.name,
-                    "param": PARAMETERS[param][0],
-                    "axes": _to_gluon_axes(layer, param, len(weight.shape)),
-                }
-            )
-    return rows
+_PARAMS = {
+    "kernel": "weight",
+    "bias": "bias",
+    "gamma": "gamma",
+    "beta": "beta",
+    "moving_mean": "running_mean",
+    "moving_variance": "running_var",
+    "embeddings": "weight",
+    "depthwise_kernel": "depthwise_weight",
+    "pointwise_kernel": "pointwise_weight",
+}
+_RNN_PARAMS = {"kernel": "i2h_weight", "recurrent_kernel": "h2h_weight", "bias": "i2h_bias"}
 
 
-def _initializers(children: list[View]) -> list[View]:
-    used = {name for child in children for name in child["inits"].values()}
-    return [
-        {"name": name, "cls": cls, "args": args, "untruncated": args.get("rnd_type") == "gaussian"}
-        for name, cls, args in INITIALIZERS.values()
-        if name in used
-    ]
+def _key(node: ir.NodeInfo, weight: ir.Weight) -> str | tuple[str, ...]:
+    param, layer = weight.param, "l0"  # Gluon's layer 0, left to right
+    if node.op.kind == "bidirectional":
+        direction, param = param.split("_", 1)
+        layer = "r0" if direction == "backward" else "l0"
+    if node.op.kind in ("bidirectional", *ir.RECURRENT):
+        if param == "bias" and len(weight.shape) == 2:  # the GRU's input and recurrent biases
+            return (f"{node.name}_{layer}_i2h_bias", f"{node.name}_{layer}_h2h_bias")
+        return f"{node.name}_{layer}_{_RNN_PARAMS[param]}"
+    if node.op.kind == "separable_conv2d" and param == "bias":
+        return f"{node.name}_pointwise_bias"
+    return f"{node.name}_{_PARAMS[param]}"
 
 
-# --- training: loss and optimizer views ---
+def weights(program: ir.Program) -> list[WeightView]:
+    return [weight_view(node, w, _key(node, w)) for node in program.nodes for w in node.weights]
 
+
+def frozen(program: ir.Program) -> list[str]:
+    """Recurrent biases Gluon has and the IR does not, held at zero (grad_req "null"): the
+    second (h2h) bias of LSTM and simple RNN layers, both biases without use_bias."""
+    out = []
+    for node in program.nodes:
+        op = node.op
+        layer = op.layer if op.kind == "bidirectional" else op
+        if layer.kind not in ir.RECURRENT or (layer.kind == "gru" and layer.use_bias):
+            continue
+        biases = ("h2h_bias",) if layer.use_bias else ("i2h_bias", "h2h_bias")
+        directions = ("l0", "r0") if op.kind == "bidirectional" else ("l0",)
+        out += [f"{node.name}.{d}_{bias}" for d in directions for bias in biases]
+    return out
+
+
+# --- losses and optimizers ---
+
+# kind -> (the Gluon loss block, the labels it takes, a note): "classes" are class indices
+# (the same cross-entropy as one-hot rows), "column" (N, 1), "one_hot" rows
+_SOFTMAX = Call("gluon.loss.SoftmaxCrossEntropyLoss")
+_LOGITS = "Gluon's softmax cross-entropy takes logits (from_logits=True: log-probabilities)"
 LOSSES = {
-    "categorical_crossentropy": ("SoftmaxCrossEntropyLoss", {"axis": -1, "sparse_label": False}),
-    "sparse_categorical_crossentropy": (
-        "SoftmaxCrossEntropyLoss",
-        {"axis": -1, "sparse_label": True},
+    "categorical_crossentropy": (_SOFTMAX, "classes", _LOGITS),
+    "sparse_categorical_crossentropy": (_SOFTMAX, "classes", _LOGITS),
+    "binary_crossentropy": (
+        Call("gluon.loss.SigmoidBinaryCrossEntropyLoss"),
+        "column",
+        "Gluon's sigmoid cross-entropy takes logits (from_sigmoid=False)",
     ),
-    "binary_crossentropy": ("SigmoidBinaryCrossEntropyLoss", {"from_sigmoid": False}),
-    "mse": ("L2Loss", {"weight": 2.0}),
-    "mae": ("L1Loss", {}),
+    "mse": (Call("gluon.loss.L2Loss", kwargs={"weight": 2.0}), "one_hot", "L2Loss is half of it"),
+    "mae": (Call("gluon.loss.L1Loss"), "one_hot", "the mean absolute error"),
 }
 
-
-def _loss(program: ir.Program, train: ir.Train) -> View:
-    cls, args = LOSSES[train.loss.kind]
-    return {
-        "kind": train.loss.kind,
-        "cls": cls,
-        "args": args,
-        "outputs": program.output_activation,
-    }
-
-
-def _trainer(
-    builtin: str | None, params: dict[str, str], cls: str | None = None, **extra: Any
-) -> View:
-    """Trainer arguments: a registered MXNet optimizer (`builtin`) or a template class (`cls`).
-
-    `params` maps MXNet's argument names to the module's constants; `fixed` holds literal
-    extras (MXNet's `wd` is an L2 term in the gradient, which no IR optimizer has).
-    """
-    return {"builtin": builtin, "cls": cls, "params": params, "fixed": {"wd": 0.0}, **extra}
-
-
-def _sgd(opt: ir.Sgd) -> View:
-    params = {"learning_rate": "LEARNING_RATE", "momentum": "MOMENTUM"}
-    return _trainer("nag" if opt.nesterov else "sgd", params, nesterov=opt.nesterov)
-
-
-ADAM_PARAMS = {
-    "learning_rate": "LEARNING_RATE",
-    "beta1": "BETA_1",
-    "beta2": "BETA_2",
-    "epsilon": "EPSILON",
+# kind -> the MXNet optimizer computing the IR's formula: MXNet's own where its formula is
+# the IR's, else a Keras* optimizer of _gluon_support (registered with MXNet)
+OPTIMIZERS: dict[str, Callable[[Any], str]] = {
+    "sgd": lambda op: "nag" if op.nesterov else "sgd",
+    "adam": lambda op: "adam",
+    "adamw": lambda op: "kerasadamw",
+    "rmsprop": lambda op: "kerasrmsprop" if op.momentum > 0 and not op.centered else "rmsprop",
+    "adadelta": lambda op: "adadelta" if op.learning_rate == 1.0 else "kerasadadelta",
+    "adagrad": lambda op: "kerasadagrad",
+}
+_LR = {"learning_rate": "LEARNING_RATE"}
+_ADAM = {**_LR, "beta1": "BETA_1", "beta2": "BETA_2", "epsilon": "EPSILON"}
+_RMSPROP = {**_LR, "gamma1": "RHO", "gamma2": "MOMENTUM", "epsilon": "EPSILON"}
+# MXNet optimizer -> (its arguments -> module constants, why it computes the IR's formula)
+_ARGUMENTS: dict[str, tuple[dict[str, str], str]] = {
+    "sgd": ({**_LR, "momentum": "MOMENTUM"}, "MXNet's sgd is the IR's: v = mu * v - lr * g."),
+    "nag": (
+        {**_LR, "momentum": "MOMENTUM"},
+        "MXNet's nag keeps b = -v / lr: the IR's Nesterov step at a constant learning rate.",
+    ),
+    "adam": (_ADAM, "MXNet's adam is the IR's (Keras') form: epsilon outside sqrt(v)."),
+    "kerasadamw": ({**_ADAM, "weight_decay": "WEIGHT_DECAY"}, "MXNet's wd is L2, not decay."),
+    "rmsprop": (
+        {**_RMSPROP, "centered": "CENTERED"},
+        "MXNet's rmsprop is the IR's: epsilon inside the root, gamma2 the centered momentum.",
+    ),
+    "kerasrmsprop": (
+        {**_LR, "rho": "RHO", "momentum": "MOMENTUM", "epsilon": "EPSILON"},
+        "MXNet's rmsprop has momentum only when centered.",
+    ),
+    "adadelta": ({"rho": "RHO", "epsilon": "EPSILON"}, "MXNet's adadelta is the IR's at lr 1."),
+    "kerasadadelta": (
+        {**_LR, "rho": "RHO", "epsilon": "EPSILON"},
+        "MXNet's adadelta has no learning rate.",
+    ),
+    "kerasadagrad": (
+        {**_LR, "eps": "EPSILON", "initial_accumulator_value": "INITIAL_ACCUMULATOR_VALUE"},
+        "MXNet's adagrad starts its accumulator at 0.",
+    ),
 }
 
-
-def _adam(opt: ir.Adam) -> View:
-    return _trainer("adam", ADAM_PARAMS)
-
-
-def _adamw(opt: ir.AdamW) -> View:
-    return _trainer(None, {**ADAM_PARAMS, "weight_decay": "WEIGHT_DECAY"}, cls="AdamW")
-
-
-def _rmsprop(opt: ir.RmsProp) -> View:
-    params = {
-        "learning_rate": "LEARNING_RATE",
-        "gamma1": "RHO",
-        "gamma2": "MOMENTUM",
-        "epsilon": "EPSILON",
-        "centered": "CENTERED",
-    }
-    if opt.momentum > 0 and not opt.centered:  # MXNet's plain rmsprop_update has no momentum
-        del params["centered"]
-        return _trainer(None, params, cls="RMSProp")
-    return _trainer("rmsprop", params)
-
-
-def _adadelta(opt: ir.Adadelta) -> View:
-    params = {"rho": "RHO", "epsilon": "EPSILON"}
-    if opt.learning_rate != 1.0:  # MXNet's AdaDelta has no learning rate (it is 1)
-        return _trainer(None, {"learning_rate": "LEARNING_RATE", **params}, cls="AdaDelta")
-    return _trainer("adadelta", params)
-
-
-def _adagrad(opt: ir.Adagrad) -> View:
-    params = {
-        "learning_rate": "LEARNING_RATE",
-        "initial_accumulator_value": "INITIAL_ACCUMULATOR_VALUE",
-        "eps": "EPSILON",
-    }
-    return _trainer(None, params, cls="AdaGrad")
-
-
-OPTIMIZER_VIEWS: dict[str, Callable[[Any], View]] = {
-    "sgd": _sgd,
-    "adam": _adam,
-    "adamw": _adamw,
-    "rmsprop": _rmsprop,
-    "adadelta": _adadelta,
-    "adagrad": _adagrad,
-}
-
-
-def _optimizer(opt: ir.Node) -> View:
-    return {"kind": opt.kind, **OPTIMIZER_VIEWS[opt.kind](opt)}
-
-
-# --- CPU threading ---
+# --- CPU threading of the command line ---
 
 PREDICT_BATCH_SIZE = 1024
-
-# Multiply-adds per step (one batch) above which a network is compute-bound on CPU: then
-# synchronous compute on every core (NaiveEngine, OpenMP on all cores) beats MXNet's
-# default threading, which overlaps Python's op dispatch with compute on half the cores.
-# Measured per epoch of MNIST on 2 cores: cnn (312M per batch) 1.45x and lenet5 (53M)
-# 1.15x faster; mlp (20M) and stride (7.6M) 1.5x and 1.4x slower.
+# Multiply-adds per step above which a network is compute-bound on CPU: then synchronous
+# compute on every core (NaiveEngine, OpenMP on all cores) beats MXNet's default threading,
+# which overlaps Python's op dispatch with compute on half the cores. Measured per MNIST
+# epoch on 2 cores (first wave): cnn (312M per batch) 1.45x and lenet5 (53M) 1.15x faster;
+# mlp (20M) and stride (7.6M) 1.5x and 1.4x slower.
 COMPUTE_BOUND_MACS = 32_000_000
 
 
-def _macs(layer: ir.LayerInfo) -> int:
-    """Multiply-adds per sample of a dense or conv layer (0 for the rest)."""
-    op = layer.op
+def _macs(node: ir.NodeInfo) -> int:
+    """Multiply-adds per sample of a dense or convolution node (0 for the rest)."""
+    op = node.op
     if op.kind == "dense":
-        return math.prod(layer.input_shape) * op.units
+        return math.prod(node.input_shape) * op.units
     if op.kind in ("conv1d", "conv2d"):
-        per_output = math.prod(op.kernel) * layer.input_shape[-1] // op.groups
-        return math.prod(layer.output_shape) * per_output
+        per_output = math.prod(op.kernel) * node.input_shape[-1] // op.groups
+        return math.prod(node.output_shape) * per_output
     return 0
 
 
 def compute_bound(program: ir.Program) -> bool:
-    train = program.spec.train
+    train = program.train
     batch = train.dataset.batch_size if train else PREDICT_BATCH_SIZE
-    return batch * sum(_macs(layer) for layer in program.layers) >= COMPUTE_BOUND_MACS
+    return batch * sum(_macs(node) for node in program.nodes) >= COMPUTE_BOUND_MACS
 
 
-def context(program: ir.Program) -> dict[str, Any]:
+def _called(views: list[LayerView]) -> set[str]:
+    """Every function a forward pass calls through its views' builds and activations, and
+    `pad` where a view pads explicitly."""
+    names: set[str] = set()
+
+    def add(call: Any) -> None:
+        if isinstance(call, Call):
+            names.add(call.fn)
+            for value in (*call.args, *call.kwargs.values()):
+                add(value)
+
+    for view in views:
+        add(view.build)
+        add(view.activation)
+        if view.args.get("pad") or view.macro == "zero_padding":
+            names.add("pad")
+    return names
+
+
+HELPERS = ("pad", "sequential", "silu", "gelu_tanh", "TruncatedNormal")  # in _gluon_support
+
+
+def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
     """Template variables of the gluon target."""
-    plan = _Plan()
-    for layer in program.layers:
-        plan.add(layer)
-    plan.finish(program.output_shape)
-    train = program.spec.train
-    return {
-        "children": plan.children,
-        "steps": plan.steps,
-        "initializers": _initializers(plan.children),
-        "parameters": _parameters(program),
-        "loss": _loss(program, train) if train else None,
-        "optimizer": _optimizer(train.optimizer) if train else None,
-        "labels": train.loss.labels if train else None,
+    views = weights(program)
+    called = _called(common["views"])
+    recurrent = any(v.macro == "recurrent" for v in common["views"])
+    out: dict[str, Any] = {
+        "weights": views,
+        "frozen": frozen(program),
+        "plain_weights": all(v.plain for v in views),
         "compute_bound": compute_bound(program),
         "predict_batch_size": PREDICT_BATCH_SIZE,
+        "input_shapes": [info.shape for info in program.inputs],
+        "output_activations": [output_activation(o.activation) for o in program.outputs],
+        "mxnet_imports": ["autograd", "gluon"] if program.train else ["gluon"],
+        "gluon_imports": [
+            *(["nn"] if any(name.startswith("nn.") for name in called) else []),
+            *(["rnn"] if recurrent else []),
+        ],
+        "support_imports": [
+            *(name for name in HELPERS if name in called),
+            "device_context",
+            "count_canonical",
+            "export_canonical",
+            "import_canonical",
+        ],
     }
+    train = program.train
+    if train is not None:
+        criterion, labels, loss_note = LOSSES[train.loss.kind]
+        output = program.outputs[0]
+        name = OPTIMIZERS[train.optimizer.kind](train.optimizer)
+        params, note = _ARGUMENTS[name]
+        single = output.shape == (1,)  # one output unit: labels as a column, a threshold
+        out["loss"] = {
+            "criterion": criterion,
+            "labels": "column" if single and labels == "one_hot" else labels,
+            "threshold": (0.0 if output.activation == "sigmoid" else 0.5) if single else None,
+            "note": loss_note,
+            "activation": (
+                None if program.loss_from_logits else output_activation(output.activation)
+            ),
+        }
+        out["optimizer"] = {"name": name, "params": params, "note": note}
+    return out
 
 
 TARGET = Target(
     name="gluon",
     framework="mxnet",
-    description="MXNet 1.9 Gluon: a hybridized HybridBlock trained with gluon.Trainer",
+    description="MXNet 1.9 Gluon: a hybridized HybridBlock trained with gluon.Trainer, NCHW inside",
+    layers=LAYERS,
+    losses=LOSSES,
+    optimizers=OPTIMIZERS,
     context=context,
-    kinds=frozenset(ir_kinds()),
-    unsupported={},
+    reserved=frozenset(
+        {"mx", "np", "nn", "rnn", "gluon", "autograd", "F", "os", "sys", "inside"}
+        | {"device_context", "count_canonical", "export_canonical", "import_canonical"}
+        | set(HELPERS)
+    ),
+    wants=wants,
+    support=True,
 )

@@ -20,6 +20,7 @@ from nndsl.targets.channels_first import (
     module_padding,
     pad_widths,
     symmetric,
+    transpose_padding,
     wants,
     weight_view,
 )
@@ -129,8 +130,7 @@ def _conv_transpose(node: ir.NodeInfo, site: Site) -> LayerView:
     """torch crops a transposed conv symmetrically (`padding`) and appends cells at the end
     (`output_padding`); an asymmetric crop keeps the symmetric part and slices the rest."""
     op: ir.Conv2DTranspose = node.op
-    padding = tuple(min(before, after) if after >= 0 else 0 for before, after in node.padding)
-    extra = tuple(-after if after < 0 else 0 for _, after in node.padding)
+    padding, extra, slices = transpose_padding(node)
     kwargs: dict[str, Any] = {}
     if compact(op.stride) != 1:
         kwargs["stride"] = compact(op.stride)
@@ -143,11 +143,6 @@ def _conv_transpose(node: ir.NodeInfo, site: Site) -> LayerView:
     build = Call(
         "nn.ConvTranspose2d", (node.input_shape[-1], op.filters, compact(op.kernel)), kwargs
     )
-    crop = tuple((b - p, a - p) if a >= 0 else (0, 0) for (b, a), p in zip(node.padding, padding))
-    height, width = node.output_shape[:2]
-    slices = ()
-    if any(b or a for b, a in crop):
-        slices = tuple((b, b + n) for (b, _), n in zip(crop, (height, width)))
     return _view("conv_transpose", node, site, build, slices=slices)
 
 
