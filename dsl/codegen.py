@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import ctypes
 import hashlib
+import importlib.metadata
 import os
 import shutil
 import tempfile
@@ -40,9 +41,11 @@ TEMPLATES = _templates()
 
 @cache
 def environment() -> jinja2.Environment:
-    """The Jinja environment: strict undefined, no autoescape, literal filters."""
+    """The Jinja environment: strict undefined, no autoescape, literal filters; compiled
+    templates are cached on disk beside the formatted modules (keyed by template source)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
@@ -56,30 +59,89 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def _cache_dir() -> Path:
+def _cache_dir(kind: str = "formatted") -> Path:
     root = os.environ.get("NNDSL_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME") or ""
     base = Path(root) if root and Path(root).is_absolute() else Path.home() / ".cache"
-    return (base if os.environ.get("NNDSL_CACHE_DIR") else base / "nndsl") / "formatted"
+    return (base if os.environ.get("NNDSL_CACHE_DIR") else base / "nndsl") / kind
 
 
-def formatted(source: str) -> str:
-    """`source` formatted by black, from a content-addressed cache when it was seen before."""
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Jinja's on-disk cache of compiled templates; none when the folder cannot be made."""
+    folder = _cache_dir(f"jinja-{jinja2.__version__}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
+
+
+@cache
+def _black_version() -> str:
+    return importlib.metadata.version("black")  # without importing black (0.1 s)
+
+
+def _cache_path(source: str) -> Path:
+    key = hashlib.sha256(f"{_black_version()}:{LINE_LENGTH}\0{source}".encode()).hexdigest()
+    return _cache_dir() / key[:2] / f"{key}.py"
+
+
+def _black(source: str) -> str:
     import black
 
-    key = hashlib.sha256(f"{black.__version__}:{LINE_LENGTH}\0{source}".encode()).hexdigest()
-    path = _cache_dir() / key[:2] / f"{key}.py"
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        pass
     mode = black.Mode(line_length=LINE_LENGTH, target_versions={black.TargetVersion.PY310})
-    text = black.format_str(source, mode=mode)
+    return black.format_str(source, mode=mode)
+
+
+# sources longer than this in total are formatted in parallel processes when several miss
+PARALLEL_CHARS = 400_000
+
+
+def formatted_all(sources: list[tuple[str, str]]) -> list[str]:
+    """Each (source, what) formatted by black, from a content-addressed cache when it was
+    seen before (a cached text was parsed by black once, so a hit needs no parse). Misses
+    are parse-checked, then formatted, in one process per core when they are large."""
+    paths = [_cache_path(source) for source, _ in sources]
+    texts: list[str | None] = []
+    for path in paths:
+        try:
+            texts.append(path.read_text(encoding="utf-8"))
+        except OSError:
+            texts.append(None)
+    misses = [i for i, text in enumerate(texts) if text is None]
+    for i in misses:
+        _checked(*sources[i])
+    todo = [sources[i][0] for i in misses]
+    workers = min(len(todo), os.cpu_count() or 1)
+    done: list[str] | None = None
+    if workers > 1 and sum(map(len, todo)) > PARALLEL_CHARS:
+        done = _in_processes(todo, workers)
+    if done is None:
+        done = [_black(source) for source in todo]
+    for i, text in zip(misses, done):
+        texts[i] = text
+        try:
+            paths[i].parent.mkdir(parents=True, exist_ok=True)
+            _write_file(paths[i], text)
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+    return [text for text in texts if text is not None]
+
+
+def _in_processes(todo: list[str], workers: int) -> list[str] | None:
+    """black over `todo` in a process pool; None where processes cannot be started."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write_file(path, text)
-    except OSError:
-        pass  # a cache that cannot be written only costs time
-    return text
+        with ProcessPoolExecutor(workers) as pool:
+            return list(pool.map(_black, todo))
+    except (OSError, BrokenProcessPool):
+        return None
+
+
+def formatted(source: str, what: str = "module") -> str:
+    """One source formatted (see `formatted_all`)."""
+    return formatted_all([(source, what)])[0]
 
 
 def _checked(source: str, what: str) -> str:
@@ -109,7 +171,7 @@ def render_source(
 def render(program: ir.Program, target: Target, spec_file: str, standalone: bool = False) -> str:
     """The black-formatted module for `program` in `target`."""
     source = render_source(program, target, spec_file, standalone)
-    return formatted(_checked(source, target.name))
+    return formatted(source, target.name)
 
 
 def _harness_source(inline: bool = False) -> str:
@@ -131,12 +193,12 @@ IR_CONSTANTS = {
 
 def render_support(target: Target) -> str:
     """A target's shared module of a generated package (`_<target>_support.py`)."""
-    return formatted(_checked(_support_source(target), f"{target.name} support"))
+    return formatted(_support_source(target), f"{target.name} support")
 
 
 def render_harness() -> str:
     """The shared `_harness.py` of a generated package."""
-    return formatted(_checked(_harness_source(), "harness"))
+    return formatted(_harness_source(), "harness")
 
 
 def output_path(program: ir.Program, target: Target, out_dir: Path) -> Path:
@@ -158,7 +220,7 @@ def plan(
     programs: list[tuple[ir.Program, str]], targets: list[Target], out_dir: Path
 ) -> list[tuple[Path, str]]:
     """Render every file of the package in memory; raise before anything is written."""
-    outputs: dict[Path, str] = {}
+    sources: dict[Path, tuple[str, str]] = {}
     owners: dict[Path, str] = {}
     for program, spec_file in programs:
         for target in targets:
@@ -170,11 +232,13 @@ def plan(
                     program.spec.model.span,
                 )
             owners[path] = spec_file
-            outputs[path] = render(program, target, spec_file)
-    outputs[out_dir / HARNESS] = render_harness()
+            sources[path] = (render_source(program, target, spec_file), target.name)
+    sources[out_dir / HARNESS] = (_harness_source(), "harness")
     for target in targets:
         if target.support_module:
-            outputs[out_dir / f"{target.support_module}.py"] = render_support(target)
+            support = (_support_source(target), f"{target.name} support")
+            sources[out_dir / f"{target.support_module}.py"] = support
+    outputs = dict(zip(sources, formatted_all(list(sources.values()))))
     outputs[out_dir / INIT] = '"""Modules generated by nndsl; regenerate with `nndsl gen`."""\n'
     return list(outputs.items())
 
