@@ -142,7 +142,11 @@ def cmd_gen(args: argparse.Namespace) -> int:
         stale = [p for p, text in outputs if not p.exists() or p.read_text("utf-8") != text]
         for path in stale:
             _say(f"stale: {path} (run `nndsl gen` to regenerate)")
-        return EXIT_STALE if stale else EXIT_OK
+        labels = [codegen.spec_label(Path(name)) for name in args.specs]
+        left = codegen.orphans(outputs, out_dir, labels, chosen)
+        for path in left:
+            _say(f"orphan: {path} (its spec no longer generates it: delete it)")
+        return EXIT_STALE if stale or left else EXIT_OK
     written = codegen.write_package(outputs, out_dir)
     for path in written:
         print(f"wrote {path}")

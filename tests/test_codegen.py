@@ -187,6 +187,29 @@ def test_gen_check_names_stale_files(tmp_path, capsys):
     assert "mlp_torch.py" in capsys.readouterr().err
 
 
+def test_gen_check_names_orphans_of_the_checked_specs_only(tmp_path, capsys, monkeypatch):
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "a.nn").write_text("model a {\n    input vector(3)\n    dense(2)\n}\n")
+    monkeypatch.chdir(tmp_path)
+    out = ["-o", "out", "--target", "torch"]
+    assert main(["gen", "specs", *out]) == 0
+    (specs / "a.nn").write_text("model renamed {\n    input vector(3)\n    dense(2)\n}\n")
+    assert main(["gen", "specs", *out]) == 0
+    capsys.readouterr()
+    assert main(["gen", "specs", *out, "--check"]) == 1
+    assert "orphan: out/a_torch.py" in capsys.readouterr().err
+    (specs / "b.nn").write_text("model b {\n    input vector(3)\n    dense(2)\n}\n")
+    assert main(["gen", "specs/b.nn", *out]) == 0
+    capsys.readouterr()
+    # checking one spec, or another target, does not call the other spec's modules orphans
+    assert main(["gen", "specs/b.nn", *out, "--check"]) == 0
+    assert main(["gen", "specs", "-o", "out", "--target", "keras", "--check"]) == 1
+    assert "orphan" not in capsys.readouterr().err
+    (tmp_path / "out" / "a_torch.py").unlink()
+    assert main(["gen", "specs", *out, "--check"]) == 0
+
+
 @pytest.mark.parametrize("target", TARGETS)
 def test_spec_without_train_section_renders(target, tmp_path):
     source = "model tiny {\n    input image(8, 8, 3)\n    conv2d(4, 3)\n    flatten()\n    dense(2)\n}\n"
