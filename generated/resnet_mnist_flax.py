@@ -35,7 +35,7 @@ BATCH_SIZE = 128
 VALIDATION_SPLIT = 0.0
 EPOCHS = 1
 SEED = 1
-LEARNING_RATE = 0.003
+LEARNING_RATE = 0.001
 BETA_1 = 0.9
 BETA_2 = 0.999
 EPSILON = 1e-07
@@ -58,7 +58,7 @@ class ResnetMnistNet(nnx.Module):
             rngs=rngs,
         )
         self.batchnorm_1 = nnx.BatchNorm(
-            16, momentum=0.99, epsilon=0.001, use_fast_variance=False, rngs=rngs
+            16, momentum=0.9, epsilon=0.001, use_fast_variance=False, rngs=rngs
         )
         self.residual_1_conv2d_1 = nnx.Conv(
             16,
@@ -70,7 +70,7 @@ class ResnetMnistNet(nnx.Module):
             rngs=rngs,
         )
         self.residual_1_batchnorm_1 = nnx.BatchNorm(
-            16, momentum=0.99, epsilon=0.001, use_fast_variance=False, rngs=rngs
+            16, momentum=0.9, epsilon=0.001, use_fast_variance=False, rngs=rngs
         )
         self.residual_1_conv2d_2 = nnx.Conv(
             16,
@@ -82,7 +82,7 @@ class ResnetMnistNet(nnx.Module):
             rngs=rngs,
         )
         self.residual_1_batchnorm_2 = nnx.BatchNorm(
-            16, momentum=0.99, epsilon=0.001, use_fast_variance=False, rngs=rngs
+            16, momentum=0.9, epsilon=0.001, use_fast_variance=False, rngs=rngs
         )
         self.residual_2_conv2d_1 = nnx.Conv(
             16,
@@ -94,7 +94,7 @@ class ResnetMnistNet(nnx.Module):
             rngs=rngs,
         )
         self.residual_2_batchnorm_1 = nnx.BatchNorm(
-            16, momentum=0.99, epsilon=0.001, use_fast_variance=False, rngs=rngs
+            16, momentum=0.9, epsilon=0.001, use_fast_variance=False, rngs=rngs
         )
         self.residual_2_conv2d_2 = nnx.Conv(
             16,
@@ -106,7 +106,7 @@ class ResnetMnistNet(nnx.Module):
             rngs=rngs,
         )
         self.residual_2_batchnorm_2 = nnx.BatchNorm(
-            16, momentum=0.99, epsilon=0.001, use_fast_variance=False, rngs=rngs
+            16, momentum=0.9, epsilon=0.001, use_fast_variance=False, rngs=rngs
         )
         self.strided_1_conv2d_1 = nnx.Conv(
             16,
@@ -119,7 +119,7 @@ class ResnetMnistNet(nnx.Module):
             rngs=rngs,
         )
         self.strided_1_batchnorm_1 = nnx.BatchNorm(
-            32, momentum=0.99, epsilon=0.001, use_fast_variance=False, rngs=rngs
+            32, momentum=0.9, epsilon=0.001, use_fast_variance=False, rngs=rngs
         )
         self.strided_1_conv2d_2 = nnx.Conv(
             32,
@@ -131,7 +131,7 @@ class ResnetMnistNet(nnx.Module):
             rngs=rngs,
         )
         self.strided_1_batchnorm_2 = nnx.BatchNorm(
-            32, momentum=0.99, epsilon=0.001, use_fast_variance=False, rngs=rngs
+            32, momentum=0.9, epsilon=0.001, use_fast_variance=False, rngs=rngs
         )
         self.strided_1_conv2d_3 = nnx.Conv(
             16,
@@ -144,7 +144,7 @@ class ResnetMnistNet(nnx.Module):
             rngs=rngs,
         )
         self.strided_1_batchnorm_3 = nnx.BatchNorm(
-            32, momentum=0.99, epsilon=0.001, use_fast_variance=False, rngs=rngs
+            32, momentum=0.9, epsilon=0.001, use_fast_variance=False, rngs=rngs
         )
         self.dense_1 = nnx.Linear(32, 10, kernel_init=GLOROT_UNIFORM, rngs=rngs)
 

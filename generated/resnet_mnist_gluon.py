@@ -43,7 +43,7 @@ BATCH_SIZE = 128
 VALIDATION_SPLIT = 0.0
 EPOCHS = 1
 SEED = 1
-LEARNING_RATE = 0.003
+LEARNING_RATE = 0.001
 BETA_1 = 0.9
 BETA_2 = 0.999
 EPSILON = 1e-07
@@ -58,49 +58,49 @@ class ResnetMnistNet(gluon.HybridBlock):
             16, 3, padding=1, use_bias=False, in_channels=1, prefix="conv2d_1_"
         )
         self.batchnorm_1 = nn.BatchNorm(
-            momentum=0.99, epsilon=0.001, in_channels=16, prefix="batchnorm_1_"
+            momentum=0.9, epsilon=0.001, in_channels=16, prefix="batchnorm_1_"
         )
         self.residual_1_conv2d_1 = nn.Conv2D(
             16, 3, padding=1, use_bias=False, in_channels=16, prefix="residual_1_conv2d_1_"
         )
         self.residual_1_batchnorm_1 = nn.BatchNorm(
-            momentum=0.99, epsilon=0.001, in_channels=16, prefix="residual_1_batchnorm_1_"
+            momentum=0.9, epsilon=0.001, in_channels=16, prefix="residual_1_batchnorm_1_"
         )
         self.residual_1_conv2d_2 = nn.Conv2D(
             16, 3, padding=1, use_bias=False, in_channels=16, prefix="residual_1_conv2d_2_"
         )
         self.residual_1_batchnorm_2 = nn.BatchNorm(
-            momentum=0.99, epsilon=0.001, in_channels=16, prefix="residual_1_batchnorm_2_"
+            momentum=0.9, epsilon=0.001, in_channels=16, prefix="residual_1_batchnorm_2_"
         )
         self.residual_2_conv2d_1 = nn.Conv2D(
             16, 3, padding=1, use_bias=False, in_channels=16, prefix="residual_2_conv2d_1_"
         )
         self.residual_2_batchnorm_1 = nn.BatchNorm(
-            momentum=0.99, epsilon=0.001, in_channels=16, prefix="residual_2_batchnorm_1_"
+            momentum=0.9, epsilon=0.001, in_channels=16, prefix="residual_2_batchnorm_1_"
         )
         self.residual_2_conv2d_2 = nn.Conv2D(
             16, 3, padding=1, use_bias=False, in_channels=16, prefix="residual_2_conv2d_2_"
         )
         self.residual_2_batchnorm_2 = nn.BatchNorm(
-            momentum=0.99, epsilon=0.001, in_channels=16, prefix="residual_2_batchnorm_2_"
+            momentum=0.9, epsilon=0.001, in_channels=16, prefix="residual_2_batchnorm_2_"
         )
         self.strided_1_conv2d_1 = nn.Conv2D(
             32, 3, strides=2, use_bias=False, in_channels=16, prefix="strided_1_conv2d_1_"
         )
         self.strided_1_batchnorm_1 = nn.BatchNorm(
-            momentum=0.99, epsilon=0.001, in_channels=32, prefix="strided_1_batchnorm_1_"
+            momentum=0.9, epsilon=0.001, in_channels=32, prefix="strided_1_batchnorm_1_"
         )
         self.strided_1_conv2d_2 = nn.Conv2D(
             32, 3, padding=1, use_bias=False, in_channels=32, prefix="strided_1_conv2d_2_"
         )
         self.strided_1_batchnorm_2 = nn.BatchNorm(
-            momentum=0.99, epsilon=0.001, in_channels=32, prefix="strided_1_batchnorm_2_"
+            momentum=0.9, epsilon=0.001, in_channels=32, prefix="strided_1_batchnorm_2_"
         )
         self.strided_1_conv2d_3 = nn.Conv2D(
             32, 1, strides=2, use_bias=False, in_channels=16, prefix="strided_1_conv2d_3_"
         )
         self.strided_1_batchnorm_3 = nn.BatchNorm(
-            momentum=0.99, epsilon=0.001, in_channels=32, prefix="strided_1_batchnorm_3_"
+            momentum=0.9, epsilon=0.001, in_channels=32, prefix="strided_1_batchnorm_3_"
         )
         self.dense_1 = nn.Dense(10, in_units=32, prefix="dense_1_")
 

@@ -27,7 +27,7 @@ BATCH_SIZE = 128
 VALIDATION_SPLIT = 0.0
 EPOCHS = 1
 SEED = 1
-LEARNING_RATE = 0.003
+LEARNING_RATE = 0.001
 BETA_1 = 0.9
 BETA_2 = 0.999
 EPSILON = 1e-07
@@ -38,7 +38,7 @@ def network(x):
     x = layers.Conv2D(
         16, 3, padding="same", use_bias=False, kernel_initializer="glorot_uniform", name="conv2d_1"
     )(x)
-    x = layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="batchnorm_1")(x)
+    x = layers.BatchNormalization(momentum=0.9, epsilon=0.001, name="batchnorm_1")(x)
     x = keras.activations.relu(x)
     h = layers.Conv2D(
         16,
@@ -48,7 +48,7 @@ def network(x):
         kernel_initializer="glorot_uniform",
         name="residual_1_conv2d_1",
     )(x)
-    h = layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="residual_1_batchnorm_1")(h)
+    h = layers.BatchNormalization(momentum=0.9, epsilon=0.001, name="residual_1_batchnorm_1")(h)
     h = keras.activations.relu(h)
     h = layers.Conv2D(
         16,
@@ -58,9 +58,7 @@ def network(x):
         kernel_initializer="glorot_uniform",
         name="residual_1_conv2d_2",
     )(h)
-    main = layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="residual_1_batchnorm_2")(
-        h
-    )
+    main = layers.BatchNormalization(momentum=0.9, epsilon=0.001, name="residual_1_batchnorm_2")(h)
     x = layers.Add(name="residual_1_add_1")([main, x])
     x = keras.activations.relu(x)
     h = layers.Conv2D(
@@ -71,7 +69,7 @@ def network(x):
         kernel_initializer="glorot_uniform",
         name="residual_2_conv2d_1",
     )(x)
-    h = layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="residual_2_batchnorm_1")(h)
+    h = layers.BatchNormalization(momentum=0.9, epsilon=0.001, name="residual_2_batchnorm_1")(h)
     h = keras.activations.relu(h)
     h = layers.Conv2D(
         16,
@@ -81,9 +79,7 @@ def network(x):
         kernel_initializer="glorot_uniform",
         name="residual_2_conv2d_2",
     )(h)
-    main = layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="residual_2_batchnorm_2")(
-        h
-    )
+    main = layers.BatchNormalization(momentum=0.9, epsilon=0.001, name="residual_2_batchnorm_2")(h)
     x = layers.Add(name="residual_2_add_1")([main, x])
     x = keras.activations.relu(x)
     h = layers.Conv2D(
@@ -95,7 +91,7 @@ def network(x):
         kernel_initializer="glorot_uniform",
         name="strided_1_conv2d_1",
     )(x)
-    h = layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="strided_1_batchnorm_1")(h)
+    h = layers.BatchNormalization(momentum=0.9, epsilon=0.001, name="strided_1_batchnorm_1")(h)
     h = keras.activations.relu(h)
     h = layers.Conv2D(
         32,
@@ -105,7 +101,7 @@ def network(x):
         kernel_initializer="glorot_uniform",
         name="strided_1_conv2d_2",
     )(h)
-    main = layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="strided_1_batchnorm_2")(h)
+    main = layers.BatchNormalization(momentum=0.9, epsilon=0.001, name="strided_1_batchnorm_2")(h)
     skip = layers.Conv2D(
         32,
         1,
@@ -114,7 +110,7 @@ def network(x):
         kernel_initializer="glorot_uniform",
         name="strided_1_conv2d_3",
     )(x)
-    skip = layers.BatchNormalization(momentum=0.99, epsilon=0.001, name="strided_1_batchnorm_3")(
+    skip = layers.BatchNormalization(momentum=0.9, epsilon=0.001, name="strided_1_batchnorm_3")(
         skip
     )
     x = layers.Add(name="strided_1_add_1")([main, skip])

@@ -38,7 +38,7 @@ BATCH_SIZE = 128
 VALIDATION_SPLIT = 0.0
 EPOCHS = 1
 SEED = 1
-LEARNING_RATE = 0.003
+LEARNING_RATE = 0.001
 BETA_1 = 0.9
 BETA_2 = 0.999
 EPSILON = 1e-07
@@ -51,36 +51,34 @@ class ResnetMnistNet(tf.Module):
     def __init__(self):
         super().__init__(name=MODEL_NAME)
         self.conv2d_1 = Variables("conv2d_1", CANONICAL_WEIGHTS)
-        self.batchnorm_1 = BatchNorm(
-            "batchnorm_1", CANONICAL_WEIGHTS, momentum=0.99, epsilon=0.001
-        )
+        self.batchnorm_1 = BatchNorm("batchnorm_1", CANONICAL_WEIGHTS, momentum=0.9, epsilon=0.001)
         self.residual_1_conv2d_1 = Variables("residual_1_conv2d_1", CANONICAL_WEIGHTS)
         self.residual_1_batchnorm_1 = BatchNorm(
-            "residual_1_batchnorm_1", CANONICAL_WEIGHTS, momentum=0.99, epsilon=0.001
+            "residual_1_batchnorm_1", CANONICAL_WEIGHTS, momentum=0.9, epsilon=0.001
         )
         self.residual_1_conv2d_2 = Variables("residual_1_conv2d_2", CANONICAL_WEIGHTS)
         self.residual_1_batchnorm_2 = BatchNorm(
-            "residual_1_batchnorm_2", CANONICAL_WEIGHTS, momentum=0.99, epsilon=0.001
+            "residual_1_batchnorm_2", CANONICAL_WEIGHTS, momentum=0.9, epsilon=0.001
         )
         self.residual_2_conv2d_1 = Variables("residual_2_conv2d_1", CANONICAL_WEIGHTS)
         self.residual_2_batchnorm_1 = BatchNorm(
-            "residual_2_batchnorm_1", CANONICAL_WEIGHTS, momentum=0.99, epsilon=0.001
+            "residual_2_batchnorm_1", CANONICAL_WEIGHTS, momentum=0.9, epsilon=0.001
         )
         self.residual_2_conv2d_2 = Variables("residual_2_conv2d_2", CANONICAL_WEIGHTS)
         self.residual_2_batchnorm_2 = BatchNorm(
-            "residual_2_batchnorm_2", CANONICAL_WEIGHTS, momentum=0.99, epsilon=0.001
+            "residual_2_batchnorm_2", CANONICAL_WEIGHTS, momentum=0.9, epsilon=0.001
         )
         self.strided_1_conv2d_1 = Variables("strided_1_conv2d_1", CANONICAL_WEIGHTS)
         self.strided_1_batchnorm_1 = BatchNorm(
-            "strided_1_batchnorm_1", CANONICAL_WEIGHTS, momentum=0.99, epsilon=0.001
+            "strided_1_batchnorm_1", CANONICAL_WEIGHTS, momentum=0.9, epsilon=0.001
         )
         self.strided_1_conv2d_2 = Variables("strided_1_conv2d_2", CANONICAL_WEIGHTS)
         self.strided_1_batchnorm_2 = BatchNorm(
-            "strided_1_batchnorm_2", CANONICAL_WEIGHTS, momentum=0.99, epsilon=0.001
+            "strided_1_batchnorm_2", CANONICAL_WEIGHTS, momentum=0.9, epsilon=0.001
         )
         self.strided_1_conv2d_3 = Variables("strided_1_conv2d_3", CANONICAL_WEIGHTS)
         self.strided_1_batchnorm_3 = BatchNorm(
-            "strided_1_batchnorm_3", CANONICAL_WEIGHTS, momentum=0.99, epsilon=0.001
+            "strided_1_batchnorm_3", CANONICAL_WEIGHTS, momentum=0.9, epsilon=0.001
         )
         self.dense_1 = Variables("dense_1", CANONICAL_WEIGHTS)
 

@@ -34,7 +34,7 @@ BATCH_SIZE = 128
 VALIDATION_SPLIT = 0.0
 EPOCHS = 1
 SEED = 1
-LEARNING_RATE = 0.003
+LEARNING_RATE = 0.001
 BETA_1 = 0.9
 BETA_2 = 0.999
 EPSILON = 1e-07
@@ -46,21 +46,21 @@ class ResnetMnistNet(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv2d_1 = nn.Conv2d(1, 16, 3, padding=1, bias=False)
-        self.batchnorm_1 = BatchNorm(16, momentum=0.01, eps=0.001)
+        self.batchnorm_1 = BatchNorm(16, momentum=0.1, eps=0.001)
         self.residual_1_conv2d_1 = nn.Conv2d(16, 16, 3, padding=1, bias=False)
-        self.residual_1_batchnorm_1 = BatchNorm(16, momentum=0.01, eps=0.001)
+        self.residual_1_batchnorm_1 = BatchNorm(16, momentum=0.1, eps=0.001)
         self.residual_1_conv2d_2 = nn.Conv2d(16, 16, 3, padding=1, bias=False)
-        self.residual_1_batchnorm_2 = BatchNorm(16, momentum=0.01, eps=0.001)
+        self.residual_1_batchnorm_2 = BatchNorm(16, momentum=0.1, eps=0.001)
         self.residual_2_conv2d_1 = nn.Conv2d(16, 16, 3, padding=1, bias=False)
-        self.residual_2_batchnorm_1 = BatchNorm(16, momentum=0.01, eps=0.001)
+        self.residual_2_batchnorm_1 = BatchNorm(16, momentum=0.1, eps=0.001)
         self.residual_2_conv2d_2 = nn.Conv2d(16, 16, 3, padding=1, bias=False)
-        self.residual_2_batchnorm_2 = BatchNorm(16, momentum=0.01, eps=0.001)
+        self.residual_2_batchnorm_2 = BatchNorm(16, momentum=0.1, eps=0.001)
         self.strided_1_conv2d_1 = nn.Conv2d(16, 32, 3, stride=2, bias=False)
-        self.strided_1_batchnorm_1 = BatchNorm(32, momentum=0.01, eps=0.001)
+        self.strided_1_batchnorm_1 = BatchNorm(32, momentum=0.1, eps=0.001)
         self.strided_1_conv2d_2 = nn.Conv2d(32, 32, 3, padding=1, bias=False)
-        self.strided_1_batchnorm_2 = BatchNorm(32, momentum=0.01, eps=0.001)
+        self.strided_1_batchnorm_2 = BatchNorm(32, momentum=0.1, eps=0.001)
         self.strided_1_conv2d_3 = nn.Conv2d(16, 32, 1, stride=2, bias=False)
-        self.strided_1_batchnorm_3 = BatchNorm(32, momentum=0.01, eps=0.001)
+        self.strided_1_batchnorm_3 = BatchNorm(32, momentum=0.1, eps=0.001)
         self.dense_1 = nn.Linear(32, 10)
         self.reset_parameters()
 
