@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from nndsl import ir
 from nndsl.errors import Span, SpecError, did_you_mean
-from nndsl.syntax import Call, Items, Literal, Name, Value
+from nndsl.syntax_tree import Call, Items, Literal, Name, Value
 
 # field name -> the word used for it in messages (and in EXAMPLES)
 NESTED_WORDS = {"layer": "recurrent layer"}

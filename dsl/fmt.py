@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 from lark import Token
 
-from nndsl.syntax import (
+from nndsl.syntax import parse_syntax
+from nndsl.syntax_tree import (
     BlockDef,
     Call,
     InputStmt,
@@ -35,7 +36,6 @@ from nndsl.syntax import (
     Statement,
     Syntax,
     Value,
-    parse_syntax,
 )
 
 INDENT = "    "

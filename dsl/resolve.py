@@ -12,20 +12,17 @@ from __future__ import annotations
 import keyword
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from pydantic import ValidationError
 
 from nndsl import ir
+from nndsl.blocks import bind, bound_later, check_blocks, substitute
 from nndsl.calls import _text, _validation_error, resolve
 from nndsl.errors import MAX_ERRORS, Span, SpecError, SpecErrors, did_you_mean, with_trace
-from nndsl.syntax import (
-    KEYWORDS,
-    BlockDef,
+from nndsl.syntax import KEYWORDS, parse_syntax
+from nndsl.syntax_tree import (
     Call,
     InputStmt,
-    Items,
-    Keyword,
     LayerStmt,
     Name,
     OutputStmt,
@@ -34,7 +31,6 @@ from nndsl.syntax import (
     Statement,
     Syntax,
     Value,
-    parse_syntax,
 )
 from nndsl.train_settings import train_section
 
@@ -69,7 +65,7 @@ class _Skip(Exception):
 class _Builder:
     def __init__(self, syntax: Syntax):
         self.syntax = syntax
-        self.blocks = _blocks(syntax.blocks)
+        self.blocks = check_blocks(syntax.blocks)
         self.inputs: list[ir.InputDecl] = []
         self.nodes: list[ir.GraphNode] = []
         self.made_by: dict[str, tuple[Span, str | None, tuple]] = {}  # tensor -> statement
@@ -82,7 +78,7 @@ class _Builder:
         """Each statement in turn. At the model's level an error is recorded and the
         statement's result marked failed, so the independent errors after it are found too;
         inside a block the first error ends the block's use."""
-        outer, scope.later = scope.later, _bound_later(statements)
+        outer, scope.later = scope.later, bound_later(statements)
         for index, statement in enumerate(statements):
             try:
                 self.statement(statement, scope, last=index == len(statements) - 1)
@@ -181,7 +177,7 @@ class _Builder:
     def call(
         self, call: Call, source: str | None, scope: _Scope, var: str | None, explicit: bool
     ) -> str:
-        call = _substitute(call, scope.params)
+        call = substitute(call, scope.params)
         if source == POISON:
             raise _Skip()
         if call.name in self.blocks:
@@ -253,7 +249,7 @@ class _Builder:
         inner = _Scope(
             previous=source,
             block_input=source,
-            params=_bind(block, call),
+            params=bind(block, call),
             prefix=instance,
             trace=(*scope.trace, (block.name, call.span)),
             instance=scope.instance or instance.rstrip("_"),
@@ -343,82 +339,6 @@ def _no_input(call: Call) -> SpecError:
         f"a model starts with its input, e.g. 'input image(28, 28, 1)', got '{call.name}'",
         call.name_span,
     )
-
-
-def _blocks(defs: tuple[BlockDef, ...]) -> dict[str, BlockDef]:
-    blocks: dict[str, BlockDef] = {}
-    for block in defs:
-        if block.name in ir.LAYERS:
-            raise SpecError(
-                f"block name '{block.name}' is a layer kind: choose another", block.name_span
-            )
-        if block.name in blocks:
-            first = blocks[block.name].name_span.line
-            raise SpecError(
-                f"block '{block.name}' is defined twice (first on line {first})", block.name_span
-            )
-        seen: set[str] = set()
-        for param in block.params:
-            if param.name in seen:
-                raise SpecError(f"parameter '{param.name}' is listed twice", param.span)
-            seen.add(param.name)
-        blocks[block.name] = block
-    return blocks
-
-
-def _bind(block: BlockDef, call: Call) -> dict[str, Value]:
-    """The use site's arguments bound to the block's parameters (defaults filled in)."""
-    names = [p.name for p in block.params]
-    if len(call.positional) > len(names):
-        extra = call.positional[len(names)]
-        raise SpecError(
-            f"{block.name} takes {len(names)} arguments, got {len(call.positional)}", extra.span
-        )
-    bound: dict[str, Value] = dict(zip(names, call.positional))
-    for kw in call.keywords:
-        if kw.name not in names:
-            hint = did_you_mean(kw.name, names) or f"; its parameters are {', '.join(names)}"
-            raise SpecError(f"{block.name} has no parameter '{kw.name}'{hint}", kw.span)
-        if kw.name in bound:
-            raise SpecError(f"{block.name} got '{kw.name}' twice", kw.span)
-        bound[kw.name] = kw.value
-    for param in block.params:
-        if param.name not in bound:
-            if param.default is None:
-                raise SpecError(
-                    f"{block.name} is missing the required argument '{param.name}'", call.span
-                )
-            bound[param.name] = param.default
-    return bound
-
-
-def _substitute(value: Any, params: dict[str, Value]) -> Any:
-    """A value with every name of a block parameter replaced by the bound value."""
-    if not params:
-        return value
-    if isinstance(value, Name) and value.value in params:
-        return params[value.value]
-    if isinstance(value, Items):
-        return replace(value, items=tuple(_substitute(v, params) for v in value.items))
-    if isinstance(value, Call):
-        return replace(
-            value,
-            positional=tuple(_substitute(v, params) for v in value.positional),
-            keywords=tuple(
-                Keyword(k.name, k.span, _substitute(k.value, params)) for k in value.keywords
-            ),
-        )
-    return value
-
-
-def _bound_later(statements: tuple[Statement, ...]) -> dict[str, int]:
-    later: dict[str, int] = {}
-    for statement in statements:
-        if isinstance(statement, LayerStmt) and statement.target is not None:
-            later.setdefault(statement.target.value, statement.span.line)
-        elif isinstance(statement, InputStmt) and statement.name is not None:
-            later.setdefault(statement.name.value, statement.span.line)
-    return later
 
 
 # names that are kinds of other frameworks' layers nndsl spells differently or not at all

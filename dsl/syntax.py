@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import sys
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,23 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedInput, VisitError
 
 from nndsl.errors import Span, SpecError
+from nndsl.syntax_tree import (
+    BlockDef,
+    Call,
+    InputStmt,
+    Items,
+    Keyword,
+    LayerStmt,
+    Literal,
+    Name,
+    OutputStmt,
+    Param,
+    RepeatStmt,
+    Setting,
+    Statement,
+    Syntax,
+    Value,
+)
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
 MAX_INT = 2**31 - 1
@@ -25,119 +42,6 @@ MAX_DIGITS = 40  # longer numbers are refused before Python converts them
 MAX_DEPTH = 32  # brackets and braces nested deeper than this are refused
 MAX_BYTES = 1024 * 1024  # larger spec files are refused unread
 KEYWORDS = ("model", "block", "input", "output", "repeat", "train")
-
-
-@dataclass(frozen=True)
-class Value:
-    """A literal, name, list, tuple or call, as written."""
-
-    span: Span
-
-
-@dataclass(frozen=True)
-class Literal(Value):
-    value: Any
-    text: str
-
-
-@dataclass(frozen=True)
-class Name(Value):
-    value: str
-
-
-@dataclass(frozen=True)
-class Items(Value):
-    items: tuple[Value, ...]
-    brackets: str  # "[]" or "()"
-
-
-@dataclass(frozen=True)
-class Keyword:
-    name: str
-    span: Span
-    value: Value
-
-
-@dataclass(frozen=True)
-class Call(Value):
-    name: str
-    name_span: Span
-    positional: tuple[Value, ...] = ()
-    keywords: tuple[Keyword, ...] = ()
-
-
-# --- statements ---
-
-
-@dataclass(frozen=True)
-class Statement:
-    span: Span
-
-
-@dataclass(frozen=True)
-class InputStmt(Statement):
-    """`input [NAME =] type(...)`."""
-
-    name: Name | None
-    call: Call
-
-
-@dataclass(frozen=True)
-class LayerStmt(Statement):
-    """`[NAME =] [source ->] call (-> call)*`."""
-
-    target: Name | None
-    source: Name | None
-    calls: tuple[Call, ...]
-
-
-@dataclass(frozen=True)
-class OutputStmt(Statement):
-    names: tuple[Name, ...]
-
-
-@dataclass(frozen=True)
-class RepeatStmt(Statement):
-    count: Literal
-    body: tuple[Statement, ...]
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    span: Span
-    default: Value | None
-
-
-@dataclass(frozen=True)
-class BlockDef:
-    name: str
-    name_span: Span
-    params: tuple[Param, ...]
-    body: tuple[Statement, ...]
-    span: Span
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    span: Span
-    value: Value
-
-
-@dataclass(frozen=True)
-class Syntax:
-    """The whole file as written, plus its comments (kept for `nndsl fmt`)."""
-
-    span: Span
-    blocks: tuple[BlockDef, ...]
-    model_name: str
-    model_name_span: Span
-    model_span: Span
-    body: tuple[Statement, ...]
-    train: tuple[Setting, ...] | None
-    train_span: Span | None
-    comments: tuple[Token, ...] = field(default=())
 
 
 _COLLECTED = threading.local()  # the comments the lexer meets during one parse

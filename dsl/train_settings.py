@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from nndsl import ir
 from nndsl.calls import _text, _validation_error, resolve
 from nndsl.errors import Span, SpecError, SpecErrors, did_you_mean
-from nndsl.syntax import Items, Literal, Name, Setting
+from nndsl.syntax_tree import Items, Literal, Name, Setting
 
 
 def _int_setting(setting: Setting) -> int:
