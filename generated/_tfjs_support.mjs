@@ -240,6 +240,92 @@ export class KerasGRU extends tf.RNN {
 }
 tf.serialization.registerClass(KerasGRU);
 
+/** ELU with any alpha (TF.js' ELU layer takes only alpha 1): x > 0 ? x : alpha * (e^x - 1). */
+export class KerasElu extends tf.layers.Layer {
+  static className = "KerasElu";
+
+  constructor(config) {
+    super(config);
+    this.alpha = config.alpha;
+  }
+
+  call(inputs) {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      return tf.where(x.greater(0), x, tf.expm1(x).mul(this.alpha));
+    });
+  }
+
+  getConfig() {
+    return { ...super.getConfig(), alpha: this.alpha };
+  }
+}
+tf.serialization.registerClass(KerasElu);
+
+/** The first of two tensors minus the second (TF.js has add, multiply... but no subtract). */
+export class Subtract extends tf.layers.Layer {
+  static className = "Subtract";
+
+  computeOutputShape(inputShape) {
+    return inputShape[0];
+  }
+
+  call(inputs) {
+    return tf.tidy(() => tf.sub(inputs[0], inputs[1]));
+  }
+}
+tf.serialization.registerClass(Subtract);
+
+/** A convolution in `groups` groups (TF.js' conv layers have none): each group of input
+ * channels meets its own block of the kernel's filters, (k..., channels / groups, filters)
+ * as in Keras; config like tf.layers.conv1d/conv2d plus `rank` and `groups`. */
+export class GroupedConv extends tf.layers.Layer {
+  static className = "GroupedConv";
+
+  constructor(config) {
+    super(config);
+    this.config = { strides: 1, padding: "valid", dilationRate: 1, useBias: true, ...config };
+  }
+
+  build(inputShape) {
+    const { rank, filters, kernelSize, groups, useBias } = this.config;
+    const kernel = [...[kernelSize].flat()];
+    while (kernel.length < rank) kernel.push(kernel[0]);
+    const channels = inputShape[inputShape.length - 1] / groups;
+    this.kernel = this.addWeight("kernel", [...kernel, channels, filters], "float32", tf.initializers.glorotUniform({}));
+    if (useBias) this.bias = this.addWeight("bias", [filters], "float32", tf.initializers.zeros());
+    this.built = true;
+  }
+
+  computeOutputShape(inputShape) {
+    const { rank, filters, kernelSize, strides, padding, dilationRate } = this.config;
+    const spatial = inputShape.slice(1, 1 + rank).map((size, i) => {
+      const [k, s, d] = [kernelSize, strides, dilationRate].map((v) => [v].flat()[i] ?? [v].flat()[0]);
+      return padding === "same" ? Math.ceil(size / s) : Math.floor((size - d * (k - 1) - 1) / s) + 1;
+    });
+    return [inputShape[0], ...spatial, filters];
+  }
+
+  call(inputs) {
+    return tf.tidy(() => {
+      const { rank, groups, strides, padding, dilationRate, useBias } = this.config;
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      const xs = tf.split(x, groups, -1);
+      const kernels = tf.split(this.kernel.read(), groups, -1);
+      const conv = rank === 1
+        ? (a, k) => tf.conv1d(a, k, strides, padding, "NWC", dilationRate)
+        : (a, k) => tf.conv2d(a, k, strides, padding, "NHWC", dilationRate);
+      const y = tf.concat(xs.map((part, g) => conv(part, kernels[g])), -1);
+      return useBias ? y.add(this.bias.read()) : y;
+    });
+  }
+
+  getConfig() {
+    return { ...super.getConfig(), ...this.config };
+  }
+}
+tf.serialization.registerClass(GroupedConv);
+
 // ---- canonical weights ----
 
 function checkedShape(name, array, shape) {

@@ -7,6 +7,7 @@ Skips with one line where node or the npm packages (`npm ci --ignore-scripts`) a
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nndsl import codegen, ir, targets
-from tests.cases import random_inputs, random_weights
+from nndsl import codegen, ir, reference, targets
+from tests.cases import CASES, load, random_inputs, random_weights
 from tests.conftest import ROOT, SPECS, program_of
 
 NODE = shutil.which("node")
@@ -111,6 +112,55 @@ def test_forward_parity_with_torch(spec: Path, folder: Path, package, tmp_path: 
         diff = float(np.max(np.abs(ours.astype(np.float64) - theirs)))
         scale = max(1.0, float(np.max(np.abs(theirs))))
         assert diff < ATOL * scale, f"{info.name}: max abs diff {diff:.3g} from torch"
+
+
+@pytest.mark.parametrize("backend", ["cpu", "wasm"])
+def test_every_layer_case_matches_the_reference(backend: str, folder: Path, tmp_path: Path):
+    """The contract of tests/test_contract.py for tfjs: every layer case's parameter count
+    and logits against the numpy reference, all cases in one node process per backend."""
+    manifest, expected = [], {}
+    for case_id, body in CASES:
+        program = load(body)
+        module = folder / f"case_{len(manifest)}_tfjs.mjs"
+        module.write_text(codegen.render_source(program, TARGET, "case.nn"))
+        weights, inputs = random_weights(program), random_inputs(program)
+        np.savez(tmp_path / f"{case_id}.npz", **weights)
+        paths = []
+        for name, array in inputs.items():
+            paths.append(str(tmp_path / f"{case_id}-{name}.npy"))
+            np.save(paths[-1], array.astype(np.int32) if array.dtype == np.int64 else array)
+        output = str(tmp_path / f"{case_id}-out.npz")
+        manifest.append(
+            {
+                "module": module.as_uri(),
+                "weights": str(tmp_path / f"{case_id}.npz"),
+                "inputs": paths,
+                "output": output,
+            }
+        )
+        expected[case_id] = (output, reference.run(program, weights, inputs))
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    runner = folder / "tfjs_cases.mjs"
+    runner.write_text((ROOT / "tests" / "tfjs_cases.mjs").read_text())
+    node(runner, str(tmp_path / "manifest.json"), backend)
+    failures = []
+    for case_id, (output, theirs) in expected.items():
+        if Path(output + ".err").exists():
+            failures.append(f"{case_id}: {Path(output + '.err').read_text()}")
+            continue
+        with np.load(output) as archive:
+            ours = [archive[f"out{i}"] for i in range(len(theirs))]
+        for got, want in zip(ours, theirs, strict=True):
+            diff = (
+                float(np.max(np.abs(got.astype(np.float64) - want)))
+                if got.shape == want.shape
+                else np.inf
+            )
+            if not diff < ATOL * max(1.0, float(np.max(np.abs(want)))):
+                failures.append(
+                    f"{case_id}: shape {got.shape} vs {want.shape}, max abs diff {diff:.3g}"
+                )
+    assert not failures, "\n".join(failures)
 
 
 def test_cpu_backend_and_probabilities_agree_with_wasm(folder: Path, tmp_path: Path):

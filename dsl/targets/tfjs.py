@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 from nndsl import ir
-from nndsl.errors import SpecError
 from nndsl.targets import Target
 from nndsl.views import Call, LayerView, Site
 
@@ -32,18 +31,16 @@ _ACTIVATIONS = {
 }
 
 
-def activation(op: ir.Node) -> Call | None:
-    """The layer applying an activation node on its own, None for linear."""
+def activation(op: ir.Node) -> Call:
+    """The layer applying an activation node on its own."""
     kind = op.kind
-    if kind == "linear":
-        return None
     if kind == "leaky_relu":
         return Call("tf.layers.leakyReLU", ({"alpha": op.negative_slope},))
     if kind == "elu" and op.alpha != 1.0:
-        return Call("tf.layers.elu", ({"alpha": op.alpha},))
+        return Call("new support.KerasElu", ({"alpha": op.alpha},))  # TF.js' takes alpha 1
     if kind == "gelu" and op.approximate:
         return Call("tf.layers.activation", ({"activation": "gelu_new"},))
-    return Call("tf.layers.activation", ({"activation": _ACTIVATIONS[kind]},))
+    return Call("tf.layers.activation", ({"activation": _ACTIVATIONS.get(kind, kind)},))
 
 
 def _fused(op: ir._Kernel) -> tuple[dict[str, Any], Call | None]:
@@ -52,7 +49,7 @@ def _fused(op: ir._Kernel) -> tuple[dict[str, Any], Call | None]:
     if act.kind == "linear":
         return {}, None
     call = activation(act)
-    if call is not None and call.fn == "tf.layers.activation":
+    if call.fn == "tf.layers.activation":
         return {"activation": call.args[0]["activation"]}, None
     return {}, call
 
@@ -95,15 +92,21 @@ def _dense(node: ir.NodeInfo, site: Site) -> LayerView:
 
 def _conv(node: ir.NodeInfo, site: Site) -> LayerView:
     op: ir._Conv = node.op
-    if op.groups > 1:
-        raise SpecError(
-            "target tfjs does not support groups > 1: TF.js convolutions have no groups", op.span
-        )
     config: dict[str, Any] = {"filters": op.filters, "kernelSize": _compact(op.kernel)}
     config |= _window(op)
     if max(op.dilation) > 1:
         config["dilationRate"] = _compact(op.dilation)
-    return _layer(node, site, f"conv{op.rank}d", **config)
+    if op.groups == 1:
+        return _layer(node, site, f"conv{op.rank}d", **config)
+    # TF.js' convolutions have no groups: the support module's GroupedConv, activation after
+    fused, post = _fused(op)
+    if fused:
+        post = Call("tf.layers.activation", (fused,))
+    config = {"rank": op.rank, "groups": op.groups, **config, "name": node.name}
+    if not op.use_bias:
+        config["useBias"] = False
+    build = Call("new support.GroupedConv", (config,))
+    return LayerView("layer", node.name, site, build, post)
 
 
 def _conv_transpose(node: ir.NodeInfo, site: Site) -> LayerView:
@@ -161,7 +164,8 @@ def _flatten(node: ir.NodeInfo, site: Site) -> LayerView:
 
 
 def _reshape(node: ir.NodeInfo, site: Site) -> LayerView:
-    return _layer(node, site, "reshape", targetShape=node.op.shape)
+    # the inferred shape: TF.js leaves a -1 axis unknown, which a following conv refuses
+    return _layer(node, site, "reshape", targetShape=node.output_shape)
 
 
 def _dropout(node: ir.NodeInfo, site: Site) -> LayerView:
@@ -222,7 +226,7 @@ def _bidirectional(node: ir.NodeInfo, site: Site) -> LayerView:
 
 _MERGES = {
     "add": "add",
-    "subtract": "subtract",
+    "subtract": "new support.Subtract",  # TF.js has no subtract layer
     "multiply": "multiply",
     "average": "average",
     "maximum": "maximum",
@@ -233,7 +237,8 @@ _MERGES = {
 def _merge(node: ir.NodeInfo, site: Site) -> LayerView:
     op = node.op
     config = {"axis": op.axis} if op.kind == "concatenate" and op.axis != -1 else {}
-    build = Call(f"tf.layers.{_MERGES[op.kind]}", ({**config, "name": node.name},))
+    factory = _MERGES[op.kind] if "." in _MERGES[op.kind] else f"tf.layers.{_MERGES[op.kind]}"
+    build = Call(factory, ({**config, "name": node.name},))
     return LayerView("merge", node.name, site, build)
 
 
