@@ -196,6 +196,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from nndsl.demo import write_site
+
+    if not args.weights:
+        raise NndslError("demo needs --weights W.npz: the model's canonical weights")
+    out = Path(args.output)
+    data_dir = Path(args.data_dir) if args.data_dir else None
+    samples = write_site(Path(args.spec), Path(args.weights), out, data_dir)
+    note = f"{samples} MNIST test images" if samples else "no MNIST test images (not fetched)"
+    print(f"wrote {out}/index.html ({note}); serve it: python3 -m http.server -d {out}")
+    return EXIT_OK
+
+
 def cmd_targets(args: argparse.Namespace) -> int:
     from nndsl.targets import registry
 
@@ -310,6 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also output each model output with its activation (softmax/sigmoid) applied",
     )
+    sub = add("demo", cmd_demo, "write a static page running a spec's TF.js module in a browser")
+    sub.add_argument("spec", metavar="SPEC")
+    sub.add_argument("--weights", metavar="W.npz", help="canonical weights (.npz); required")
+    sub.add_argument("-o", "--output", default="site", help="the page's folder")
+    sub.add_argument("--data-dir", help="MNIST (default: $NNDSL_DATA_DIR or ~/.cache/nndsl)")
     add("targets", cmd_targets, "list the code-generation targets")
     return parser
 

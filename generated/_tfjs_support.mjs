@@ -337,7 +337,7 @@ function checkedShape(name, array, shape) {
 
 /** Load canonical arrays {name: {data, shape}} into the model's layers, after checking that
  * none is missing, extra or of the wrong shape. */
-export function importWeights(model, weights, table) {
+export function importCanonical(model, weights, table) {
   const missing = Object.keys(table).filter((name) => !(name in weights));
   const extra = Object.keys(weights).filter((name) => !(name in table));
   if (missing.length) throw new DataError(`weights missing: ${missing.join(", ")}`);
@@ -354,7 +354,7 @@ export function importWeights(model, weights, table) {
 }
 
 /** The model's arrays {name: {data, shape}} under canonical names. */
-export function exportWeights(model, table) {
+export function exportCanonical(model, table) {
   const out = {};
   for (const [name, { layer, index }] of Object.entries(table)) {
     const value = model.getLayer(layer).weights[index].read();
@@ -364,7 +364,7 @@ export function exportWeights(model, table) {
 }
 
 /** [trainable, non-trainable] numbers of parameters. */
-export function countParams(model) {
+export function countVariables(model) {
   const size = (variables) => variables.reduce((n, v) => n + v.shape.reduce((a, b) => a * b, 1), 0);
   return [size(model.trainableWeights), size(model.nonTrainableWeights)];
 }

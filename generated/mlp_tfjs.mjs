@@ -46,7 +46,7 @@ export function buildModel() {
 
 /** [trainable, non-trainable] numbers of parameters: the canonical weights. */
 export function countParams(model) {
-  return support.countParams(model);
+  return support.countVariables(model);
 }
 
 /** Logits for a tensor of inputs; with `probabilities`, the output
@@ -80,12 +80,12 @@ export const CANONICAL_WEIGHTS = {
 /** Load canonical arrays {name: {data, shape}}; a DataError names any missing, extra or
  * misshapen one. */
 export function importWeights(model, weights) {
-  support.importWeights(model, weights, CANONICAL_WEIGHTS);
+  support.importCanonical(model, weights, CANONICAL_WEIGHTS);
 }
 
 /** The model's arrays {name: {data, shape}} under canonical names. */
 export function exportWeights(model) {
-  return support.exportWeights(model, CANONICAL_WEIGHTS);
+  return support.exportCanonical(model, CANONICAL_WEIGHTS);
 }
 
 /** A new model holding the canonical weights of an .npz file (node), or of arrays already

@@ -178,6 +178,14 @@ def test_cpu_backend_and_probabilities_agree_with_wasm(folder: Path, tmp_path: P
     np.testing.assert_allclose(runs["cpu"].sum(axis=1), 1.0, atol=1e-6)
 
 
+def test_standalone_output_runs_on_its_own(folder: Path):
+    """`nndsl gen -t tfjs -o -` inlines the support module (a GRU spec uses its layers)."""
+    program = program_of(ROOT / "specs" / "seq_models.nn")
+    alone = folder / "alone.mjs"
+    alone.write_text(codegen.render(program, TARGET, "seq_models.nn", standalone=True))
+    assert "seq_models (tfjs): 1,459 trainable" in node(alone, "summary").stdout
+
+
 def test_bad_input_is_one_line_and_exit_2(folder: Path, tmp_path: Path):
     program = program_of(ROOT / "specs" / "cnn.nn")
     module = module_file(program, folder)
@@ -215,3 +223,84 @@ def test_evaluate_matches_torch_on_mnist(folder: Path, package, tmp_path: Path):
     assert out.strip() == (
         f"test loss {expected['loss']:.4f}, test accuracy {expected['accuracy']:.4f}"
     )
+
+
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium")
+
+
+@pytest.fixture
+def served(tmp_path: Path):
+    """A static HTTP server on a free port for a folder: yields (folder, base URL)."""
+    import functools
+    import http.server
+    import threading
+
+    site = tmp_path / "site"
+    site.mkdir()
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield site, f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    server.shutdown()
+    server.server_close()
+
+
+def _quiet_handler():
+    import http.server
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # noqa: ANN002 - the test's output stays clean
+            pass
+
+    return Handler
+
+
+_QuietHandler = _quiet_handler()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium (apt-get install chromium)")
+def test_demo_page_predicts_like_torch_in_headless_chromium(served, package, tmp_path: Path):
+    from nndsl.cli import main
+
+    data = Path(os.environ.get("NNDSL_DATA_DIR", Path.home() / ".cache" / "nndsl"))
+    if not (data / "mnist" / "t10k-images-idx3-ubyte").is_file():
+        pytest.skip("MNIST is not fetched (nndsl data fetch mnist)")
+    if not (MODULES / "playwright-core").is_dir():
+        pytest.skip("playwright-core is missing: run `npm ci --ignore-scripts`")
+    site, url = served
+    spec = ROOT / "specs" / "cnn.nn"
+    program = program_of(spec)
+    weights = random_weights(program, seed=3)
+    np.savez(tmp_path / "w.npz", **weights)
+    argv = ["demo", str(spec), "--weights", str(tmp_path / "w.npz"), "-o", str(site)]
+    assert main([*argv, "--data-dir", str(data)]) == 0
+    sample = 7
+    result = node(ROOT / "tests" / "demo_check.mjs", url, str(sample)).stdout
+    page = json.loads(result.strip().splitlines()[-1])
+    assert page["errors"] == [] and "wasm" in page["backend"], page
+    torch_module = package.module(program, "torch")
+    model = torch_module.build_model(device="cpu")
+    torch_module.import_weights(model, weights)
+    _, (x, _) = torch_module.load_data(data, limit=sample + 1)
+    expected = torch_module.predict(model, x[sample : sample + 1], probabilities=True)[0]
+    assert page["sample"]["class"] == int(np.argmax(expected))
+    np.testing.assert_allclose(page["sample"]["probabilities"], expected, atol=1e-5)
+    assert page["drawn"]["class"] in range(10)
+
+
+def test_demo_refuses_bad_input_with_one_line(tmp_path: Path, capsys):
+    from nndsl.cli import main
+
+    program = program_of(ROOT / "specs" / "cnn.nn")
+    np.savez(tmp_path / "w.npz", **random_weights(program))
+    out = tmp_path / "site"
+    for spec, weights in (
+        ("imdb_lstm.nn", "w.npz"),  # not a 28x28 image
+        ("cnn.nn", "none.npz"),
+        ("mlp.nn", "w.npz"),  # another model's weights
+    ):
+        args = ["demo", str(ROOT / "specs" / spec), "--weights", str(tmp_path / weights)]
+        assert main([*args, "-o", str(out)]) == 2, spec
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
+        assert not out.exists()
