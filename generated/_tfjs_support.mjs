@@ -333,6 +333,7 @@ function checkedShape(name, array, shape) {
     throw new DataError(`weight ${name} has shape (${array.shape}), expected (${shape})`);
   }
   if (array.dtype !== "float32") throw new DataError(`weight ${name} is not a float array`);
+  if (!array.data.every(Number.isFinite)) throw new DataError(`weight ${name} holds NaN or infinite values`);
 }
 
 /** Load canonical arrays {name: {data, shape}} into the model's layers, after checking that
