@@ -304,3 +304,12 @@ def test_demo_refuses_bad_input_with_one_line(tmp_path: Path, capsys):
         assert main([*args, "-o", str(out)]) == 2, spec
         assert len(capsys.readouterr().err.strip().splitlines()) == 1
         assert not out.exists()
+
+
+def test_compare_leaves_tfjs_out_and_refuses_it_by_name(capsys):
+    from nndsl.cli import main
+
+    assert "tfjs" not in targets.python_targets() and not TARGET.trains
+    assert main(["compare", str(ROOT / "specs" / "cnn.nn"), "--targets", "tfjs"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "does not train" in err
