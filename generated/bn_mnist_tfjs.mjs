@@ -30,31 +30,26 @@ export const OUTPUT_NAMES = ["dense_2"];
 export const LOSS = "crossentropy";
 export const MNIST = true;
 
-/** The spec's layers on symbolic tensors: canonical channels-last inputs, logits out. */
-export function network(x) {
-  x = tf.layers.conv2d({ filters: 32, kernelSize: 3, useBias: false, name: "conv2d_1" }).apply(x);
-  x = tf.layers.batchNormalization({ momentum: 0.9, epsilon: 0.001, name: "batchnorm_1" }).apply(x);
-  x = tf.layers.activation({ activation: "relu" }).apply(x);
-  x = tf.layers.maxPooling2d({ poolSize: 2, name: "maxpool2d_1" }).apply(x);
-  x = tf.layers.conv2d({ filters: 64, kernelSize: 3, useBias: false, name: "conv2d_2" }).apply(x);
-  x = tf.layers.batchNormalization({ momentum: 0.9, epsilon: 0.001, name: "batchnorm_2" }).apply(x);
-  x = tf.layers.activation({ activation: "relu" }).apply(x);
-  x = tf.layers.maxPooling2d({ poolSize: 2, name: "maxpool2d_2" }).apply(x);
-  x = tf.layers.flatten({ name: "flatten_1" }).apply(x);
-  x = tf.layers.dropout({ rate: 0.25, name: "dropout_1" }).apply(x);
-  x = tf.layers.dense({ units: 64, useBias: false, name: "dense_1" }).apply(x);
-  x = tf.layers.batchNormalization({ momentum: 0.9, epsilon: 0.001, name: "batchnorm_3" }).apply(x);
-  x = tf.layers.activation({ activation: "relu" }).apply(x);
-  x = tf.layers.dense({ units: 10, name: "dense_2" }).apply(x);
-  return x;
-}
-
-/** A new model (TF.js' initial weights: load canonical ones with importWeights or load). */
+/** A new model: the spec's layers as a tf.sequential stack, channels-last input, logits out
+ * (TF.js' initial weights: load canonical ones with importWeights or load). */
 export function buildModel() {
-  const inputs = [
-    tf.input({ shape: [28, 28, 1], dtype: "float32", name: "input" }),
-  ];
-  return tf.model({ inputs: inputs[0], outputs: network(inputs[0]), name: MODEL_NAME });
+  const model = tf.sequential({ name: MODEL_NAME });
+  model.add(tf.layers.inputLayer({ inputShape: [28, 28, 1], dtype: "float32", name: "input" }));
+  model.add(tf.layers.conv2d({ filters: 32, kernelSize: 3, useBias: false, name: "conv2d_1" }));
+  model.add(tf.layers.batchNormalization({ momentum: 0.9, epsilon: 0.001, name: "batchnorm_1" }));
+  model.add(tf.layers.activation({ activation: "relu", name: "relu_1" }));
+  model.add(tf.layers.maxPooling2d({ poolSize: 2, name: "maxpool2d_1" }));
+  model.add(tf.layers.conv2d({ filters: 64, kernelSize: 3, useBias: false, name: "conv2d_2" }));
+  model.add(tf.layers.batchNormalization({ momentum: 0.9, epsilon: 0.001, name: "batchnorm_2" }));
+  model.add(tf.layers.activation({ activation: "relu", name: "relu_2" }));
+  model.add(tf.layers.maxPooling2d({ poolSize: 2, name: "maxpool2d_2" }));
+  model.add(tf.layers.flatten({ name: "flatten_1" }));
+  model.add(tf.layers.dropout({ rate: 0.25, name: "dropout_1" }));
+  model.add(tf.layers.dense({ units: 64, useBias: false, name: "dense_1" }));
+  model.add(tf.layers.batchNormalization({ momentum: 0.9, epsilon: 0.001, name: "batchnorm_3" }));
+  model.add(tf.layers.activation({ activation: "relu", name: "relu_3" }));
+  model.add(tf.layers.dense({ units: 10, name: "dense_2" }));
+  return model;
 }
 
 /** [trainable, non-trainable] numbers of parameters: the canonical weights. */

@@ -21,20 +21,15 @@ export const OUTPUT_NAMES = ["dense_1"];
 export const LOSS = null;
 export const MNIST = false;
 
-/** The spec's layers on symbolic tensors: canonical channels-last inputs, logits out. */
-export function network(x) {
-  x = tf.layers.embedding({ inputDim: 20000, outputDim: 128, name: "embedding_1" }).apply(x);
-  x = tf.layers.lstm({ units: 128, recurrentActivation: "sigmoid", unitForgetBias: true, name: "lstm_1" }).apply(x);
-  x = tf.layers.dense({ units: 1, name: "dense_1" }).apply(x);
-  return x;
-}
-
-/** A new model (TF.js' initial weights: load canonical ones with importWeights or load). */
+/** A new model: the spec's layers as a tf.sequential stack, channels-last input, logits out
+ * (TF.js' initial weights: load canonical ones with importWeights or load). */
 export function buildModel() {
-  const inputs = [
-    tf.input({ shape: [80], dtype: "int32", name: "input" }),
-  ];
-  return tf.model({ inputs: inputs[0], outputs: network(inputs[0]), name: MODEL_NAME });
+  const model = tf.sequential({ name: MODEL_NAME });
+  model.add(tf.layers.inputLayer({ inputShape: [80], dtype: "int32", name: "input" }));
+  model.add(tf.layers.embedding({ inputDim: 20000, outputDim: 128, name: "embedding_1" }));
+  model.add(tf.layers.lstm({ units: 128, recurrentActivation: "sigmoid", unitForgetBias: true, name: "lstm_1" }));
+  model.add(tf.layers.dense({ units: 1, name: "dense_1" }));
+  return model;
 }
 
 /** [trainable, non-trainable] numbers of parameters: the canonical weights. */

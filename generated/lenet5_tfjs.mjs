@@ -30,25 +30,20 @@ export const OUTPUT_NAMES = ["dense_3"];
 export const LOSS = "crossentropy";
 export const MNIST = true;
 
-/** The spec's layers on symbolic tensors: canonical channels-last inputs, logits out. */
-export function network(x) {
-  x = tf.layers.conv2d({ filters: 6, kernelSize: 5, padding: "same", activation: "tanh", name: "conv2d_1" }).apply(x);
-  x = tf.layers.averagePooling2d({ poolSize: 2, name: "avgpool2d_1" }).apply(x);
-  x = tf.layers.conv2d({ filters: 16, kernelSize: 5, activation: "tanh", name: "conv2d_2" }).apply(x);
-  x = tf.layers.averagePooling2d({ poolSize: 2, name: "avgpool2d_2" }).apply(x);
-  x = tf.layers.flatten({ name: "flatten_1" }).apply(x);
-  x = tf.layers.dense({ units: 120, activation: "tanh", name: "dense_1" }).apply(x);
-  x = tf.layers.dense({ units: 84, activation: "tanh", name: "dense_2" }).apply(x);
-  x = tf.layers.dense({ units: 10, name: "dense_3" }).apply(x);
-  return x;
-}
-
-/** A new model (TF.js' initial weights: load canonical ones with importWeights or load). */
+/** A new model: the spec's layers as a tf.sequential stack, channels-last input, logits out
+ * (TF.js' initial weights: load canonical ones with importWeights or load). */
 export function buildModel() {
-  const inputs = [
-    tf.input({ shape: [28, 28, 1], dtype: "float32", name: "input" }),
-  ];
-  return tf.model({ inputs: inputs[0], outputs: network(inputs[0]), name: MODEL_NAME });
+  const model = tf.sequential({ name: MODEL_NAME });
+  model.add(tf.layers.inputLayer({ inputShape: [28, 28, 1], dtype: "float32", name: "input" }));
+  model.add(tf.layers.conv2d({ filters: 6, kernelSize: 5, padding: "same", activation: "tanh", name: "conv2d_1" }));
+  model.add(tf.layers.averagePooling2d({ poolSize: 2, name: "avgpool2d_1" }));
+  model.add(tf.layers.conv2d({ filters: 16, kernelSize: 5, activation: "tanh", name: "conv2d_2" }));
+  model.add(tf.layers.averagePooling2d({ poolSize: 2, name: "avgpool2d_2" }));
+  model.add(tf.layers.flatten({ name: "flatten_1" }));
+  model.add(tf.layers.dense({ units: 120, activation: "tanh", name: "dense_1" }));
+  model.add(tf.layers.dense({ units: 84, activation: "tanh", name: "dense_2" }));
+  model.add(tf.layers.dense({ units: 10, name: "dense_3" }));
+  return model;
 }
 
 /** [trainable, non-trainable] numbers of parameters: the canonical weights. */

@@ -29,19 +29,14 @@ export const OUTPUT_NAMES = ["dense_2"];
 export const LOSS = "crossentropy";
 export const MNIST = true;
 
-/** The spec's layers on symbolic tensors: canonical channels-last inputs, logits out. */
-export function network(x) {
-  x = tf.layers.dense({ units: 200, activation: "sigmoid", useBias: false, name: "dense_1" }).apply(x);
-  x = tf.layers.dense({ units: 10, useBias: false, name: "dense_2" }).apply(x);
-  return x;
-}
-
-/** A new model (TF.js' initial weights: load canonical ones with importWeights or load). */
+/** A new model: the spec's layers as a tf.sequential stack, channels-last input, logits out
+ * (TF.js' initial weights: load canonical ones with importWeights or load). */
 export function buildModel() {
-  const inputs = [
-    tf.input({ shape: [784], dtype: "float32", name: "input" }),
-  ];
-  return tf.model({ inputs: inputs[0], outputs: network(inputs[0]), name: MODEL_NAME });
+  const model = tf.sequential({ name: MODEL_NAME });
+  model.add(tf.layers.inputLayer({ inputShape: [784], dtype: "float32", name: "input" }));
+  model.add(tf.layers.dense({ units: 200, activation: "sigmoid", useBias: false, name: "dense_1" }));
+  model.add(tf.layers.dense({ units: 10, useBias: false, name: "dense_2" }));
+  return model;
 }
 
 /** [trainable, non-trainable] numbers of parameters: the canonical weights. */

@@ -27,7 +27,7 @@ export function network(x) {
   x = tf.layers.bidirectional({ layer: new support.KerasGRU({ units: 8, returnSequences: true }), mergeMode: "concat", name: "bidirectional_1" }).apply(x);
   y = tf.layers.conv1d({ filters: 12, kernelSize: 3, padding: "same", name: "conv1d_1" }).apply(x);
   y = tf.layers.layerNormalization({ epsilon: 0.001, name: "layernorm_1" }).apply(y);
-  y = tf.layers.activation({ activation: "gelu" }).apply(y);
+  y = tf.layers.activation({ activation: "gelu", name: "gelu_1" }).apply(y);
   steps = tf.layers.dense({ units: 4, name: "dense_1" }).apply(y);
   a = tf.layers.globalAveragePooling1d({ name: "global_avgpool1d_1" }).apply(steps);
   b = tf.layers.globalMaxPooling1d({ name: "global_maxpool1d_1" }).apply(steps);

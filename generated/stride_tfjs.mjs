@@ -31,27 +31,22 @@ export const OUTPUT_NAMES = ["dense_1"];
 export const LOSS = "crossentropy";
 export const MNIST = true;
 
-/** The spec's layers on symbolic tensors: canonical channels-last inputs, logits out. */
-export function network(x) {
-  x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: "same", name: "conv2d_1" }).apply(x);
-  x = tf.layers.batchNormalization({ momentum: 0.9, epsilon: 0.001, name: "batchnorm_1" }).apply(x);
-  x = tf.layers.leakyReLU({ alpha: 0.1 }).apply(x);
-  x = tf.layers.conv2d({ filters: 16, kernelSize: 4, strides: 2, padding: "same", activation: "gelu", name: "conv2d_2" }).apply(x);
-  x = tf.layers.maxPooling2d({ poolSize: 2, strides: 1, padding: "same", name: "maxpool2d_1" }).apply(x);
-  x = tf.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: "same", name: "avgpool2d_1" }).apply(x);
-  x = tf.layers.averagePooling2d({ poolSize: 2, strides: 1, padding: "same", name: "avgpool2d_2" }).apply(x);
-  x = tf.layers.conv2d({ filters: 16, kernelSize: 2, padding: "same", activation: "elu", name: "conv2d_3" }).apply(x);
-  x = tf.layers.globalAveragePooling2d({ name: "global_avgpool2d_1" }).apply(x);
-  x = tf.layers.dense({ units: 10, name: "dense_1" }).apply(x);
-  return x;
-}
-
-/** A new model (TF.js' initial weights: load canonical ones with importWeights or load). */
+/** A new model: the spec's layers as a tf.sequential stack, channels-last input, logits out
+ * (TF.js' initial weights: load canonical ones with importWeights or load). */
 export function buildModel() {
-  const inputs = [
-    tf.input({ shape: [28, 28, 1], dtype: "float32", name: "input" }),
-  ];
-  return tf.model({ inputs: inputs[0], outputs: network(inputs[0]), name: MODEL_NAME });
+  const model = tf.sequential({ name: MODEL_NAME });
+  model.add(tf.layers.inputLayer({ inputShape: [28, 28, 1], dtype: "float32", name: "input" }));
+  model.add(tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: "same", name: "conv2d_1" }));
+  model.add(tf.layers.batchNormalization({ momentum: 0.9, epsilon: 0.001, name: "batchnorm_1" }));
+  model.add(tf.layers.leakyReLU({ alpha: 0.1, name: "leaky_relu_1" }));
+  model.add(tf.layers.conv2d({ filters: 16, kernelSize: 4, strides: 2, padding: "same", activation: "gelu", name: "conv2d_2" }));
+  model.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 1, padding: "same", name: "maxpool2d_1" }));
+  model.add(tf.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: "same", name: "avgpool2d_1" }));
+  model.add(tf.layers.averagePooling2d({ poolSize: 2, strides: 1, padding: "same", name: "avgpool2d_2" }));
+  model.add(tf.layers.conv2d({ filters: 16, kernelSize: 2, padding: "same", activation: "elu", name: "conv2d_3" }));
+  model.add(tf.layers.globalAveragePooling2d({ name: "global_avgpool2d_1" }));
+  model.add(tf.layers.dense({ units: 10, name: "dense_1" }));
+  return model;
 }
 
 /** [trainable, non-trainable] numbers of parameters: the canonical weights. */

@@ -1,9 +1,10 @@
-"""TensorFlow.js: an ES module per spec building a functional `tf.model` with the Layers API.
+"""TensorFlow.js: an ES module per spec building the model with the Layers API.
 
 TF.js' Layers API is Keras' API in JavaScript: channels-last tensors, TF's `same` padding,
 Keras' gate orders (LSTM i, f, c, o), layer variables holding the canonical arrays. So every
 node is one `tf.layers.*` layer named after it and applied to the local variables of its
-`site`, like the Keras target, with the configuration as one object of camelCase keys.
+`site` of a functional `tf.model` like the Keras target's (or added to a `tf.sequential` when
+the spec is one chain), with the configuration as one object of camelCase keys.
 Inference only (`runtime="node"`): the module loads canonical .npz weights and predicts or
 evaluates, in node or in a browser; see docs/targets.md for why it does not train.
 Initialisers are left at TF.js' (Keras') defaults: weights always come from a canonical file.
@@ -55,7 +56,9 @@ def _fused(op: ir._Kernel) -> tuple[dict[str, Any], Call | None]:
 
 
 def _activation_layer(node: ir.NodeInfo, site: Site) -> LayerView:
-    return LayerView("activation", node.name, site, activation=activation(node.op))
+    call = activation(node.op)
+    named = Call(call.fn, ({**call.args[0], "name": node.name},))
+    return LayerView("activation", node.name, site, activation=named)
 
 
 def _compact(values: tuple[int, ...]) -> int | tuple[int, ...]:
@@ -292,6 +295,19 @@ def weights(program: ir.Program) -> list[dict[str, Any]]:
     ]
 
 
+def _is_chain(views: list[LayerView], forward: Any) -> bool:
+    """Whether the forward pass is one chain of one-input layers from the one input to the
+    one output: then the module builds a `tf.sequential`, as TF.js users write a stack."""
+    if len(forward.inputs) != 1 or len(forward.outputs) != 1:
+        return False
+    current = forward.inputs[0][1]
+    for view in views:
+        if view.macro not in ("layer", "activation") or view.site.inputs != (current,):
+            return False
+        current = view.site.output
+    return current == forward.outputs[0]
+
+
 def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
     """Template variables of the TF.js target."""
     train = program.train
@@ -307,10 +323,12 @@ def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
     ]
     forward = common["forward"]
     arguments = {variable for _, variable in forward.inputs}
+    sequential = _is_chain(common["views"], forward)
     outputs = [view.site.output for view in common["views"]]
     return {
         "js_constants": constants,
         "locals": sorted(set(outputs) - arguments),
+        "sequential": sequential,
         "weights": weights(program),
         "output_activations": [o.activation for o in program.outputs],
         "loss": loss,
