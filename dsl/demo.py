@@ -1,4 +1,5 @@
-"""`nndsl demo`: a static page that runs a spec's TF.js module in the browser.
+"""`nndsl demo`: a static page that runs a spec's TF.js module in the browser; and
+`nndsl export --format tfjs`: TF.js' model.json + weights.bin, written by the module itself.
 
 The folder it writes holds index.html (templates/tfjs/demo.html.j2), the generated
 `<model>_tfjs.mjs` and `_tfjs_support.mjs` unchanged, the canonical weights, TF.js' browser
@@ -13,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -165,3 +167,27 @@ def write_site(spec: Path, weights: Path, out: Path, data_dir: Path | None = Non
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return samples
+
+
+def export_tfjs(spec: Path, weights: Path, out: Path) -> None:
+    """Write `out/model.json` and `out/weights.bin`: the spec's TF.js module, run by node
+    from a temporary folder, loads the canonical weights and saves the model TF.js' way."""
+    program, spec_file = codegen.load_program(spec)
+    check_weights(program, weights)
+    node = shutil.which("node")
+    if node is None:
+        raise NndslError("export --format tfjs needs node (20 or later) on the PATH")
+    modules = node_modules()
+    target = targets.get("tfjs")
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "node_modules").symlink_to(modules)
+        module = Path(folder) / f"{program.name}_tfjs.mjs"
+        module.write_text(codegen.render(program, target, spec_file))
+        (Path(folder) / "_tfjs_support.mjs").write_text(codegen.render_support(target))
+        argv = [node, str(module), "export", "--weights", str(weights.resolve())]
+        result = subprocess.run(
+            [*argv, "--output", str(out.resolve())], capture_output=True, text=True
+        )
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        raise NndslError(f"TF.js export failed: {lines[-1] if lines else result.returncode}")

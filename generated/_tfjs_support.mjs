@@ -482,6 +482,7 @@ commands:
       [--probabilities] [--output OUT.npy]   (several outputs: OUT is an .npz of them)
   evaluate --weights W.npz              mean loss and accuracy on the MNIST test set
       [--data-dir DIR] [--limit N] [--batch-size B] [--json FILE] or [--x X.npy --y Y.npy]
+  export --weights W.npz --output DIR   TF.js' model.json + weights.bin, for tf.loadLayersModel
 options: --backend wasm|cpu (default wasm), --help`;
 
 const VALUES = ["--weights", "--output", "--data-dir", "--limit", "--batch-size", "--json", "--x", "--y", "--backend"];
@@ -567,7 +568,35 @@ async function commandEvaluate(m, options) {
   }
 }
 
-/** Run a command of module `m` (summary, predict, evaluate); returns the exit code: 2 and
+/** TF.js' own format: model.json (topology and weights manifest) and weights.bin in a
+ * folder, for tf.loadLayersModel (import this support module first: it registers the
+ * layers TF.js lacks). */
+async function commandExport(m, options) {
+  if (!options.weights) throw new DataError("export needs --weights W.npz");
+  if (!options.output) throw new DataError("export needs --output FOLDER");
+  const model = await m.load(options.weights);
+  let artifacts;
+  await model.save(tf.io.withSaveHandler(async (saved) => {
+    artifacts = saved;
+    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(saved) };
+  }));
+  const { mkdir } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  await mkdir(options.output, { recursive: true });
+  const data = Array.isArray(artifacts.weightData) ? tf.io.concatenateArrayBuffers(artifacts.weightData) : artifacts.weightData;
+  const json = {
+    format: "layers-model",
+    generatedBy: `TensorFlow.js ${tf.version.tfjs}`,
+    convertedBy: `nndsl from ${m.SPEC_FILE}`,
+    modelTopology: artifacts.modelTopology,
+    weightsManifest: [{ paths: ["weights.bin"], weights: artifacts.weightSpecs }],
+  };
+  await writeAtomic(join(options.output, "weights.bin"), new Uint8Array(data));
+  await writeAtomic(join(options.output, "model.json"), new TextEncoder().encode(JSON.stringify(json)));
+  console.log(`wrote ${join(options.output, "model.json")} and weights.bin`);
+}
+
+/** Run a command of module `m` (summary, predict, evaluate, export); returns the exit code: 2 and
  * one line on stderr for a user's error. */
 export async function runCli(m, argv) {
   try {
@@ -587,8 +616,10 @@ export async function runCli(m, argv) {
       await commandPredict(m, options);
     } else if (command === "evaluate") {
       await commandEvaluate(m, options);
+    } else if (command === "export") {
+      await commandExport(m, options);
     } else {
-      throw new DataError(`unknown command ${command}: summary, predict or evaluate`);
+      throw new DataError(`unknown command ${command}: summary, predict, evaluate or export`);
     }
     return 0;
   } catch (err) {

@@ -313,3 +313,28 @@ def test_compare_leaves_tfjs_out_and_refuses_it_by_name(capsys):
     assert main(["compare", str(ROOT / "specs" / "cnn.nn"), "--targets", "tfjs"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "does not train" in err
+
+
+@pytest.mark.parametrize("spec", ["cnn", "seq_models"])
+def test_export_loads_with_tf_load_layers_model(spec: str, folder: Path, tmp_path: Path):
+    """`nndsl export --format tfjs` writes model.json + weights.bin that tf.loadLayersModel
+    reads (a GRU spec uses the support module's layers) and that predict as the module does."""
+    from nndsl.cli import main
+
+    path = ROOT / "specs" / f"{spec}.nn"
+    program = program_of(path)
+    np.savez(tmp_path / "w.npz", **random_weights(program))
+    np.save(tmp_path / "x.npy", random_inputs(program)["input"])
+    export = tmp_path / "export"
+    argv = ["export", str(path), "--format", "tfjs", "--weights", str(tmp_path / "w.npz")]
+    assert main([*argv, "-o", str(export)]) == 0
+    assert {p.name for p in export.iterdir()} == {"model.json", "weights.bin"}
+    module = module_file(program, folder)
+    args = ("--weights", str(tmp_path / "w.npz"), "--output", str(tmp_path / "module.npy"))
+    node(module, "predict", str(tmp_path / "x.npy"), *args, "--backend", "cpu")
+    loader = folder / "tfjs_load_export.mjs"
+    loader.write_text((ROOT / "tests" / "tfjs_load_export.mjs").read_text())
+    node(loader, str(export), str(tmp_path / "x.npy"), str(tmp_path / "loaded.npy"))
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "loaded.npy"), np.load(tmp_path / "module.npy")
+    )
