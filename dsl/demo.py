@@ -110,9 +110,7 @@ def _files(
         .render(
             model_name=program.name,
             spec_file=spec_file,
-            module=module,
             samples=len(y),
-            vendor=VENDOR.values(),
             builtins=NODE_BUILTINS,
         )
     )
