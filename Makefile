@@ -27,14 +27,25 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
 
+# TF.js' packages for the tfjs target and the demo page, pinned by package-lock.json (no
+# install scripts run); without npm the tfjs tests skip
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the tfjs target's tests and nndsl demo need it (skipped)"; fi
+
 # an editable install: dsl/ is imported as `nndsl` and edits take effect at once
 # (tests/test_wheel.py builds the wheel and checks that it ships grammar and templates)
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed node_modules/.installed
 
-# optional system packages the tests use when present: Graphviz (`nndsl graph` to SVG)
+# optional system packages the tests use when present: Graphviz (`nndsl graph` to SVG) and
+# Chromium (the demo page's test, headless)
 system:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v dot >/dev/null; then \
 		apt-get install -y -q graphviz >/dev/null || echo "apt-get failed: graph tests will skip"; \
+	fi
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v chromium >/dev/null; then \
+		apt-get install -y -q chromium >/dev/null || echo "apt-get failed: the demo test will skip"; \
 	fi
 
 data: setup

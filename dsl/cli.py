@@ -177,6 +177,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.format == "tfjs":
+        return _export_tfjs(args)
     try:
         import onnx  # noqa: F401
     except ImportError:
@@ -193,6 +195,31 @@ def cmd_export(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else Path(f"{program.name}.onnx")
     path = onnx_export.export(program, weights, output, probabilities=args.probabilities)
     print(f"wrote {path} (ONNX opset {onnx_export.OPSET})")
+    return EXIT_OK
+
+
+def _export_tfjs(args: argparse.Namespace) -> int:
+    from nndsl.demo import export_tfjs
+
+    if not args.weights:
+        raise NndslError("export needs --weights W.npz: the model's canonical weights")
+    program, _ = _load(Path(args.spec))
+    out = Path(args.output) if args.output else Path(f"{program.name}_tfjs")
+    export_tfjs(Path(args.spec), Path(args.weights), out)
+    print(f"wrote {out}/model.json and {out}/weights.bin (TF.js layers model)")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from nndsl.demo import write_site
+
+    if not args.weights:
+        raise NndslError("demo needs --weights W.npz: the model's canonical weights")
+    out = Path(args.output)
+    data_dir = Path(args.data_dir) if args.data_dir else None
+    samples = write_site(Path(args.spec), Path(args.weights), out, data_dir)
+    note = f"{samples} MNIST test images" if samples else "no MNIST test images (not fetched)"
+    print(f"wrote {out}/index.html ({note}); serve it: python3 -m http.server -d {out}")
     return EXIT_OK
 
 
@@ -300,16 +327,30 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--data-dir", help="default: $NNDSL_DATA_DIR or ~/.cache/nndsl")
     sub = add("compare", cmd_compare, "train a spec in every target and compare the runs")
     _compare_arguments(sub)
-    sub = add("export", cmd_export, "export a spec with its weights as a model file (ONNX)")
+    sub = add(
+        "export", cmd_export, "export a spec with its weights as a model file (ONNX, or TF.js)"
+    )
     sub.add_argument("spec", metavar="SPEC")
-    sub.add_argument("--format", choices=("onnx",), default="onnx", help="the file format")
+    sub.add_argument(
+        "--format",
+        choices=("onnx", "tfjs"),
+        default="onnx",
+        help="onnx, or tfjs (model.json + weights.bin in a folder; needs node)",
+    )
     sub.add_argument("--weights", metavar="W.npz", help="canonical weights (.npz); required")
-    sub.add_argument("-o", "--output", metavar="FILE", help="default: MODEL.onnx")
+    sub.add_argument(
+        "-o", "--output", metavar="FILE", help="default: MODEL.onnx (tfjs: the folder MODEL_tfjs)"
+    )
     sub.add_argument(
         "--probabilities",
         action="store_true",
         help="also output each model output with its activation (softmax/sigmoid) applied",
     )
+    sub = add("demo", cmd_demo, "write a static page running a spec's TF.js module in a browser")
+    sub.add_argument("spec", metavar="SPEC")
+    sub.add_argument("--weights", metavar="W.npz", help="canonical weights (.npz); required")
+    sub.add_argument("-o", "--output", default="site", help="the page's folder")
+    sub.add_argument("--data-dir", help="MNIST (default: $NNDSL_DATA_DIR or ~/.cache/nndsl)")
     add("targets", cmd_targets, "list the code-generation targets")
     return parser
 

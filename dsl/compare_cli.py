@@ -36,6 +36,13 @@ def compare(args: argparse.Namespace) -> int:
     if args.timeout is not None and not args.timeout > 0:
         raise NndslError("--timeout must be a positive number of seconds")
     chosen = targets.select(args.targets)
+    if args.targets == "all":  # every target that trains; inference-only ones are left out
+        chosen = [target for target in chosen if target.trains]
+    for target in chosen:
+        if not target.trains:
+            raise NndslError(
+                f"target {target.name} does not train (inference only): compare trains"
+            )
     program, spec_file = codegen.load_program(Path(args.spec))
     if program.train is None:
         raise SpecError("the spec has no train section to compare", file=spec_file)

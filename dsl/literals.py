@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import keyword
 import math
 import re
@@ -47,3 +48,25 @@ def kwargs(arguments: dict[str, Any]) -> str:
 def camel(name: str) -> str:
     """`lenet5` -> `Lenet5`, `mlp_nobias` -> `MlpNobias` (an identifier stays one)."""
     return ident("".join(part[:1].upper() + part[1:] for part in name.split("_") if part))
+
+
+_JS_KEY = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
+
+
+def js(value: Any) -> str:
+    """Render a JavaScript literal (ES modules of the tfjs target): null, booleans, finite
+    numbers, JSON strings, arrays for tuples and lists, objects with bare identifier keys."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return lit(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(js(v) for v in value) + "]"
+    if isinstance(value, dict):
+        keys = [k if _JS_KEY.match(str(k)) else json.dumps(str(k)) for k in value]
+        return "{" + ", ".join(f"{k}: {js(v)}" for k, v in zip(keys, value.values())) + "}"
+    raise ValueError(f"no JavaScript literal for {type(value).__name__}")

@@ -21,7 +21,9 @@ from tests.cases import random_inputs, random_weights  # noqa: F401  (fixtures' 
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "specs").glob("*.nn"))
-TARGETS = list(targets.registry())
+# the targets whose modules have the Python module API; tests that take a `target` parameter
+# skip the others (tfjs: an ES module for node) unless marked `any_runtime`
+TARGETS = list(targets.python_targets())
 PACKAGE = "nndsl_generated_for_tests"
 
 
@@ -38,7 +40,7 @@ class Package:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / codegen.INIT).write_text("")
         (folder / codegen.HARNESS).write_text(codegen._harness_source())
-        for target in targets.registry().values():
+        for target in targets.python_targets().values():
             if target.support_module:
                 source = codegen._support_source(target)
                 (folder / f"{target.support_module}.py").write_text(source)
@@ -54,6 +56,21 @@ class Package:
             importlib.invalidate_caches()
             self.cache[name] = importlib.import_module(f"{PACKAGE}.{name}")
         return self.cache[name]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The one place where Python-module tests leave out targets of another runtime."""
+    for item in items:
+        name = getattr(getattr(item, "callspec", None), "params", {}).get("target")
+        name = getattr(name, "name", name)
+        if not isinstance(name, str) or name not in targets.NAMES:
+            continue
+        target = targets.get(name)
+        if target.runtime != "python" and item.get_closest_marker("any_runtime") is None:
+            reason = f"{name} modules run under {target.runtime}, without the Python module API"
+            item.add_marker(
+                pytest.mark.skip(reason=f"{reason} (tests/test_{name}.py covers them)")
+            )
 
 
 @pytest.fixture(scope="session")

@@ -34,9 +34,10 @@ def test_committed_generated_is_up_to_date(capsys):
 
 def test_every_spec_has_a_committed_module():
     for spec in SPECS:
-        name = program_of(spec).name
-        for target in TARGETS:
-            assert (ROOT / "generated" / f"{name}_{target}.py").is_file(), f"{name}_{target}"
+        program = program_of(spec)
+        for target in targets.registry().values():
+            path = codegen.output_path(program, target, ROOT / "generated")
+            assert path.is_file(), path.name
 
 
 @pytest.mark.parametrize(("spec", "target"), CASES)

@@ -29,6 +29,7 @@ def test_every_layer_kind_has_a_reference_function():
     assert not missing and not extra, f"missing: {missing}, extra: {extra}"
 
 
+@pytest.mark.any_runtime
 @pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
 def test_every_kind_is_rendered_or_listed_unsupported(target: targets.Target):
     neither = sorted(ir.all_kinds() - target.kinds - set(target.unsupported))
@@ -37,6 +38,7 @@ def test_every_kind_is_rendered_or_listed_unsupported(target: targets.Target):
     assert not both, f"target {target.name} renders and refuses: {', '.join(both)}"
 
 
+@pytest.mark.any_runtime
 @pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
 def test_every_case_renders(target: targets.Target):
     """Every layer case renders to valid Python (a view or macro missing fails here)."""
@@ -47,7 +49,9 @@ def test_every_case_renders(target: targets.Target):
         if kinds & set(target.unsupported):
             continue
         try:
-            codegen._checked(codegen.render_source(program, target, "x.nn"), target.name)
+            source = codegen.render_source(program, target, "x.nn")
+            if target.runtime == "python":  # tests/test_tfjs.py runs the others' modules
+                codegen._checked(source, target.name)
         except Exception as err:  # noqa: BLE001 - collect every failing case
             failures.append(f"{case_id} ({', '.join(sorted(kinds))}): {type(err).__name__}: {err}")
     assert not failures, f"target {target.name}:\n" + "\n".join(failures)

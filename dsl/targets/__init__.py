@@ -19,7 +19,7 @@ from nndsl.errors import NndslError, SpecError, did_you_mean
 from nndsl.forward import Wants
 from nndsl.views import LayerView, Site
 
-NAMES = ("keras", "torch", "tf", "gluon", "flax")
+NAMES = ("keras", "torch", "tf", "gluon", "flax", "tfjs")
 
 ViewFn = Callable[[ir.NodeInfo, Site], LayerView]
 
@@ -31,7 +31,10 @@ class Target:
     layers: kind -> view function; losses and optimizers: kind -> the target's own entry;
     context: extra template variables; reserved: module-level names a local variable of the
     forward pass must not shadow; wants: the layout each node computes in (channels-first
-    targets); unsupported: kind -> why the target cannot render it.
+    targets); unsupported: kind -> why the target cannot render it. runtime: "python" for
+    modules with the Python module API (build_model, train, ...); any other runtime (the
+    tfjs target's "node") has its own API and CLI, so the Python-module test suites and
+    `nndsl compare` leave it out (see `python_targets`), and its tests run that runtime.
     """
 
     name: str
@@ -46,11 +49,17 @@ class Target:
     unsupported: Mapping[str, str] = field(default_factory=dict)
     extension: str = ".py"
     requires: tuple[str, ...] = ()  # other top-level packages its modules import
-    support: bool = False  # a shared `_<name>_support.py` from `<name>/support.py.j2`
+    support: bool = False  # a shared `_<name>_support<ext>` from `<name>/support<ext>.j2`
+    runtime: str = "python"
 
     @property
     def template(self) -> str:
-        return f"{self.name}/module.py.j2"
+        return f"{self.name}/module{self.extension}.j2"
+
+    @property
+    def trains(self) -> bool:
+        """Whether its modules have the Python API that trains (train, train_step)."""
+        return self.runtime == "python"
 
     @property
     def support_module(self) -> str | None:
@@ -73,6 +82,11 @@ class Target:
 def registry() -> dict[str, Target]:
     """All targets by name, in a fixed order."""
     return {name: importlib.import_module(f"nndsl.targets.{name}").TARGET for name in NAMES}
+
+
+def python_targets() -> dict[str, Target]:
+    """The targets whose modules have the Python module API (what compare trains)."""
+    return {name: t for name, t in registry().items() if t.runtime == "python"}
 
 
 def get(name: str) -> Target:
