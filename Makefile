@@ -42,13 +42,13 @@ setup: $(VENV)/.installed node_modules/.installed
 # Chromium (the demo page's test, headless)
 system:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v dot >/dev/null; then \
-		apt-get install -y -q graphviz >/dev/null || echo "apt-get failed: graph tests will skip"; \
+		{ apt-get install -y -q graphviz >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q graphviz >/dev/null; }; } || echo "apt-get failed: graph tests will skip"; \
 	fi
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v chromium >/dev/null; then \
-		apt-get install -y -q chromium >/dev/null || echo "apt-get failed: the demo test will skip"; \
+		{ apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; } || echo "apt-get failed: the demo test will skip"; \
 	fi
 
-data: setup
+data: setup system
 	$(NNDSL) data fetch mnist
 
 compare: data
