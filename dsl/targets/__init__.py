@@ -19,7 +19,7 @@ from nndsl.errors import NndslError, SpecError, did_you_mean
 from nndsl.forward import Wants
 from nndsl.views import LayerView, Site
 
-NAMES = ("keras", "torch", "tf", "gluon", "flax")
+NAMES = ("keras", "torch", "tf", "gluon", "flax", "theano")
 
 ViewFn = Callable[[ir.NodeInfo, Site], LayerView]
 
