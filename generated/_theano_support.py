@@ -281,7 +281,9 @@ def dropout(x, rate, rng, training):
     if not training:
         return x
     keep = f32(1.0 - rate)
-    return x * rng.binomial(x.shape, p=keep, dtype=FLOAT) / keep
+    # rng.binomial would draw its uniforms in floatX (float64): draw float32 ones
+    mask = T.cast(rng.uniform(x.shape, dtype=FLOAT) < keep, FLOAT)
+    return x * mask / keep
 
 
 # ---- recurrent layers, unrolled over the spec's fixed number of steps ----
