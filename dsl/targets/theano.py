@@ -120,6 +120,27 @@ def _conv(node: ir.NodeInfo, site: Site) -> LayerView:
     )
 
 
+def _conv_transpose(node: ir.NodeInfo, site: Site) -> LayerView:
+    """The gradient of a cross-correlation with respect to its input (Theano's own form of
+    a transposed convolution): the full (n - 1) * s + k result (plus the zero cells a
+    negative crop appends), then the IR's crop (TF's "same" rule) as a slice."""
+    op: ir.Conv2DTranspose = node.op
+    full = tuple(
+        (n - 1) * s + k + max(-after, 0)
+        for n, s, k, (_, after) in zip(node.input_shape[:2], op.stride, op.kernel, node.padding)
+    )
+    kwargs: dict[str, Any] = {"input_shape": (None, op.filters, *full), "filter_flip": False}
+    if max(op.stride) > 1:
+        kwargs["subsample"] = op.stride
+    slices: tuple[tuple[int, int], ...] = ()
+    if full != node.output_shape[:2]:
+        slices = tuple((b, b + n) for (b, _), n in zip(node.padding, node.output_shape[:2]))
+    call = Call("T.nnet.abstract_conv.conv2d_grad_wrt_inputs", kwargs=kwargs)
+    return _view(
+        "conv_transpose", node, site, call=call, slices=slices, bias=_bias(node, len(op.stride))
+    )
+
+
 def _pool(node: ir.NodeInfo, site: Site) -> LayerView:
     """Theano's pool_2d (ignore_border=True: the IR's floor); padding in the support's
     `pool`: -inf for max pools, left out of the divisor for average pools."""
@@ -212,6 +233,7 @@ LAYERS = {
     "dense": _dense,
     "conv1d": _conv,
     "conv2d": _conv,
+    "conv2d_transpose": _conv_transpose,
     "depthwise_conv2d": _conv,
     "separable_conv2d": _conv,
     "maxpool1d": _pool,
@@ -241,16 +263,16 @@ LAYERS = {
     **{kind: _activation_layer for kind in ir.ACTIVATIONS},
 }
 
-UNSUPPORTED = {
-    "conv2d_transpose": (
-        "not written yet for Theano (its conv2d_grad_wrt_inputs would compute it; the IR's "
-        "'same' crop is not mapped onto it)"
-    ),
-}
 
 # --- weights: shared variables named as the canonical arrays ---
 
-_CHANNELS_FIRST_KERNELS = {"conv1d", "conv2d", "depthwise_conv2d", "separable_conv2d"}
+_CHANNELS_FIRST_KERNELS = {
+    "conv1d",
+    "conv2d",
+    "conv2d_transpose",
+    "depthwise_conv2d",
+    "separable_conv2d",
+}
 
 
 def weights(program: ir.Program) -> list[tuple[WeightView, str, bool]]:
@@ -380,6 +402,5 @@ TARGET = Target(
         | {"pool_2d", "random_streams", "batchnorm", "layernorm", "dropout", "symbolic"}
     ),
     wants=wants,
-    unsupported=UNSUPPORTED,
     support=True,
 )
