@@ -13,10 +13,11 @@ import os
 import numpy as np
 
 np.bool = bool  # Theano 1.0.5 reads np.bool, which NumPy 1.24 removed
-# the flags an expert puts in ~/.theanorc, set for this process only; naming blas.ldflags also
+# the flags an expert puts in ~/.theanorc, for this process unless THEANO_FLAGS is set (e.g.
+# "floatX=float32,blas.ldflags=" to time numpy's C-API BLAS instead); naming blas.ldflags also
 # skips Theano's numpy.distutils BLAS probe, which fails under setuptools >= 74
 BLAS = "-lopenblas" if ctypes.util.find_library("openblas") else ""
-os.environ["THEANO_FLAGS"] = f"floatX=float32,blas.ldflags={BLAS}"
+os.environ.setdefault("THEANO_FLAGS", f"floatX=float32,blas.ldflags={BLAS}")
 
 import theano  # noqa: E402
 import theano.tensor as T  # noqa: E402
