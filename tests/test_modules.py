@@ -70,6 +70,11 @@ FRAMEWORK = {
     "keras": "import keras",
     "tf": "import tensorflow",
     "gluon": "import numpy as np; np.bool = bool; import mxnet",
+    # Theano 1.0.5 under NumPy 1.26 and setuptools >= 74: see _theano_support._import_theano
+    "theano": (
+        "import numpy as np; np.bool = bool; import os; os.environ['THEANO_FLAGS'] = "
+        "'blas.ldflags='; import theano; del os.environ['THEANO_FLAGS']"
+    ),
 }
 
 

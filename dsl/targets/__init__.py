@@ -19,7 +19,7 @@ from nndsl.errors import NndslError, SpecError, did_you_mean
 from nndsl.forward import Wants
 from nndsl.views import LayerView, Site
 
-NAMES = ("keras", "torch", "tf", "gluon", "flax", "tfjs")
+NAMES = ("keras", "torch", "tf", "gluon", "flax", "theano", "tfjs")
 
 ViewFn = Callable[[ir.NodeInfo, Site], LayerView]
 
