@@ -127,7 +127,7 @@ def _bars(
     if key == "samples_per_second":  # the warm-up, which the rate leaves out
         firsts = [row.get("first_step_seconds_mean") for row in summary]
         labels = [
-            label if first is None else f"{label}\nfirst step {first:.2f}s"
+            label if first is None else f"{label}\nfirst step\n{first:.2f} s"
             for label, first in zip(labels, firsts, strict=True)
         ]
     axes.set_xticks(xs, labels)
