@@ -100,6 +100,7 @@ def _baselines(scratch: Path, chosen: list[Any]) -> dict[tuple[str, ...], tuple[
     code, summary = _pytest(scratch, union) if union else (0, "")
     if code == 0 or len(selections) == 1:
         return {tests: (code, summary) for tests in selections}
+    print(f"the baseline over every selection failed ({summary}): one run each", flush=True)
     return {tests: _pytest(scratch, tests) for tests in selections}
 
 
