@@ -13,7 +13,7 @@ EPOCHS ?= 1
 
 help:
 	@echo "make compare     set up, fetch MNIST, train $(SPEC) in every target and compare ($(EPOCHS) epoch)"
-	@echo "make test        set up, fetch MNIST, lint, golden checks and the whole test suite"
+	@echo "make test        set up, fetch MNIST, lint, golden checks, mutants-fast and the whole test suite"
 	@echo "make test-fast   the test suite without MNIST training and mutation checks"
 	@echo "make regen       regenerate generated/ from specs/"
 	@echo "make mutants     every mutation check (mutants-fast: the CI subset)"

@@ -93,6 +93,7 @@ CASES = [(f"act-{name}", _activation_body(call)) for name, call in ACTIVATION_CA
     ("upsampling2d", f"{IMAGE}\nupsampling2d()"),
     ("upsampling2d-2x3", f"{IMAGE}\nupsampling2d((2, 3))\nconv2d(2, 2, stride=2)"),
     ("flatten", f"{IMAGE}\nconv2d(2, 3)\nflatten()\ndense(3)"),
+    ("softmax-after-conv", f"{IMAGE}\nconv2d(4, 3)\nsoftmax()\nflatten()\ndense(3)"),
     ("reshape", f"{IMAGE}\nreshape((6, -1))\nconv1d(2, 3)"),
     ("reshape-rank3", f"{SEQ}\nreshape((3, 7, 1))\nconv2d(2, 2)"),
     ("dropout", f"{IMAGE}\ndropout(0.5)\nconv2d(2, 3)"),

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import nndsl
-from nndsl import codegen, targets
+from nndsl import codegen, initial, targets
 from tests.cases import random_weights
 from tests.conftest import PACKAGE
 
@@ -198,6 +198,25 @@ def test_command_line(target, program, package, tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit):
         module.main(["evaluate"])  # --weights is required: no silently untrained model
     assert "--weights" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_train_starts_from_the_initial_weights_file(
+    target, program, package, tmp_path, monkeypatch
+):
+    """`train --initial-weights` imports compare's canonical draw and walks the seed's batches:
+    the record's digests are compare's own (dsl/initial.py)."""
+    module = package.module(program, target)
+    monkeypatch.chdir(tmp_path)
+    _dataset(tmp_path)
+    drawn = initial.initial_weights(program.weights, 7)
+    np.savez(tmp_path / "init.npz", **drawn)
+    argv = ["train", "--quiet", "--epochs", "2", "--seed", "7", "--initial-weights", "init.npz"]
+    assert module.main(argv + ["--json", "r.json"]) == 0
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert record["initial_weights_imported"] is True
+    assert record["initial_weights_sha256"] == initial.weights_sha256(drawn)
+    assert record["batch_order_sha256"] == initial.order_sha256(record["train_samples"], 7, 2)
 
 
 @pytest.mark.parametrize("target", TARGETS)

@@ -196,3 +196,35 @@ def test_train_reports_validation_accuracy(target: str, package):
     )
     assert len(history["val_accuracy"]) == 2
     assert all(0.0 <= a <= 1.0 for a in history["val_accuracy"])
+
+
+INITS = """
+model inits {
+    input image(9, 9, 40)
+    conv2d(64, 3)
+    batchnorm()
+    flatten()
+    dense(300)
+}
+"""
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_initial_weights_follow_the_ir(target: str, package):
+    """Default initialisers, drawn by the framework: glorot_uniform kernels (uniform within
+    sqrt(6 / (fan_in + fan_out)), not torch's or Flax's own), zero biases, BatchNorm's ones
+    and zeros."""
+    program = nndsl.loads(INITS, "inits.nn")
+    module = package.module(program, target)
+    module.set_seed(0)
+    weights = module.export_weights(module.build_model(device="cpu"))
+    for weight in program.weights:
+        values = weights[weight.name].astype(np.float64)
+        if weight.initializer == "glorot_uniform":
+            limit = np.sqrt(6.0 / sum(weight.fans))
+            assert np.abs(values).max() <= limit * (1 + 1e-6), weight.name
+            assert np.abs(values).max() > 0.97 * limit, weight.name
+            assert abs(np.abs(values).mean() - limit / 2) < 0.03 * limit, weight.name
+        else:
+            want = {"zeros": 0.0, "ones": 1.0}[weight.initializer]
+            np.testing.assert_array_equal(values, want, err_msg=weight.name)
