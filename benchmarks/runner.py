@@ -8,6 +8,7 @@ import os
 import platform
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -51,13 +52,30 @@ def expert(
     return _run([*command, "--samples", str(samples), *extra, "--json", str(out)], EXPERTS, out)
 
 
+DISTRIBUTIONS = {
+    "torch": ("torch",),
+    "tensorflow": ("tensorflow-cpu", "tensorflow"),
+    "keras": ("keras",),
+    "mxnet": ("mxnet",),
+    "jax": ("jax",),
+    "flax": ("flax",),
+    "theano": ("Theano",),
+}
+
+
+def _installed(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def machine() -> dict:
+    """The machine and the installed framework versions (read from package metadata: no
+    framework is imported into the benchmark's own process)."""
     versions = {}
-    for name in ("torch", "tensorflow", "keras", "mxnet", "jax", "flax"):
-        try:
-            versions[name] = __import__(name).__version__
-        except Exception:  # noqa: BLE001 - a framework that is absent is reported as such
-            versions[name] = None
+    for name, distributions in DISTRIBUTIONS.items():
+        versions[name] = next(filter(None, map(_installed, distributions)), None)
     return {
         "cpu": platform.processor() or platform.machine(),
         "cores": os.cpu_count(),
