@@ -240,7 +240,7 @@ def train(
                 share, weight = np.array([min(begin + batch_size, end) - 1]), 0.0
             batch = order[int(share[0]) : int(share[-1]) + 1]
             total += step(*_batch(x, y, batch, device), weight) * count
-            progress.step()
+            progress.step(count)
         progress.stop()
         if world > 1:
             dist.all_reduce(total)
