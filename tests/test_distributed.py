@@ -130,7 +130,7 @@ def write_package(root: Path, program: nndsl.ir.Program, spec_file: str) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / codegen.INIT).write_text("")
     (folder / codegen.HARNESS).write_text(codegen._harness_source())
-    for target in targets.registry().values():
+    for target in map(targets.get, TARGETS):  # the targets whose modules train in Python
         if target.support_module:
             source = codegen._support_source(target)
             (folder / f"{target.support_module}.py").write_text(source)
