@@ -274,6 +274,257 @@ class _OrderLog:
         return cls.digest.hexdigest() if keys else None
 
 
+# ---- data-parallel workers ----
+
+
+def worker_rows(batch, rank, world):
+    """This worker's contiguous share of one global batch of row indices. Every worker draws
+    the same `epoch_order`, so N workers together see exactly the batches one worker sees."""
+    return np.array_split(np.asarray(batch), world)[rank]
+
+
+def worker_weight(rows, batch, world):
+    """world * rows / batch: the factor on a worker's mean loss that makes the mean of the
+    workers' gradients the global batch's mean gradient (also for a last partial batch)."""
+    return world * rows / batch
+
+
+def start_workers(module, device):
+    """(rank, world) after the module's `start_workers` joined the launch its framework's
+    convention describes (variables such as $WORLD_SIZE, $TF_CONFIG, $DMLC_ROLE); (0, 1) for
+    a module without one or a one-process run."""
+    start = getattr(module, "start_workers", None)
+    return start(device) if start is not None else (0, 1)
+
+
+def stop_workers(module):
+    """Leave the framework's process group, where the module has one."""
+    stop = getattr(module, "stop_workers", None)
+    if stop is not None:
+        stop()
+
+
+def env_int(name, default, environ=None):
+    """An integer launch variable ($WORLD_SIZE, $RANK, ...); DataError naming a bad one."""
+    text = (os.environ if environ is None else environ).get(name, "")
+    if not text.strip():
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise DataError(f"${name} is {text[:40]!r}, not an integer") from None
+
+
+# ---- streaming data: a folder of .npy shards and meta.json ----
+
+SHARDS_FORMAT = "nndsl-shards"
+SHARDS_VERSION = 1
+
+
+class ShardedArray:
+    """A lazy (N, *shape) array over .npy shards read with memory mapping: len, shape, dtype;
+    `a[rows]` (an index array) gathers rows across shards, each shard mapped only while its
+    rows are copied (so resident memory stays one batch, whatever the dataset's size);
+    `a[start:stop]` is a lazy window; np.asarray(a) reads everything."""
+
+    def __init__(self, files, rows, shape, dtype, start=0, stop=None):
+        self.files, self.bounds = tuple(files), np.cumsum([0, *rows], dtype=np.int64)
+        self.sample_shape, self.dtype = tuple(shape), np.dtype(dtype)
+        self.start = start
+        self.stop = int(self.bounds[-1]) if stop is None else stop
+
+    def __len__(self):
+        return self.stop - self.start
+
+    @property
+    def shape(self):
+        return (len(self), *self.sample_shape)
+
+    @property
+    def ndim(self):
+        return 1 + len(self.sample_shape)
+
+    def __getitem__(self, key):
+        if isinstance(key, slice) and key.step in (None, 1):
+            start, stop, _ = key.indices(len(self))
+            window = (self.start + start, self.start + max(start, stop))
+            return ShardedArray(
+                self.files, np.diff(self.bounds), self.sample_shape, self.dtype, *window
+            )
+        if isinstance(key, slice):
+            key = np.arange(len(self))[key]
+        rows = np.asarray(key)
+        if rows.dtype.kind not in "iu":
+            raise TypeError(f"rows of a ShardedArray are an integer index array, not {rows.dtype}")
+        picked = np.atleast_1d(rows).astype(np.int64)
+        if picked.size and (picked.min() < -len(self) or picked.max() >= len(self)):
+            raise IndexError(f"row index out of range for {len(self)} rows")
+        absolute = np.where(picked < 0, picked + len(self), picked) + self.start
+        out = np.empty((len(absolute), *self.sample_shape), dtype=self.dtype)
+        shard = np.searchsorted(self.bounds, absolute, side="right") - 1
+        for index in np.unique(shard):  # sorted: each shard once, in order
+            places = np.flatnonzero(shard == index)
+            stored = np.load(self.files[index], mmap_mode="r", allow_pickle=False)
+            out[places] = np.reshape(
+                stored[absolute[places] - self.bounds[index]], (len(places), *self.sample_shape)
+            )
+            del stored  # unmapped: its pages leave this process's resident memory
+        return out[0] if rows.ndim == 0 else out
+
+    def __array__(self, dtype=None, copy=None):
+        whole = self[np.arange(len(self))]
+        return whole if dtype is None else whole.astype(dtype)
+
+    def __repr__(self):
+        return f"ShardedArray(shape={self.shape}, dtype={self.dtype}, shards={len(self.files)})"
+
+
+def is_lazy(x):
+    """True for a ShardedArray (gather per batch on the host), False for an in-memory array."""
+    return isinstance(x, ShardedArray)
+
+
+def _sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_shards_meta(folder):
+    """meta.json of a shard folder, checked for its format and version."""
+    folder = Path(folder).expanduser()
+    path = folder / "meta.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(
+            f"{path}: not found; a shard folder is written by `nndsl data convert`"
+        ) from None
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise DataError(f"{path}: not readable JSON ({type(err).__name__})") from None
+    if (
+        not isinstance(meta, dict)
+        or meta.get("format") != SHARDS_FORMAT
+        or meta.get("version") != SHARDS_VERSION
+    ):
+        raise DataError(f"{path}: not an {SHARDS_FORMAT} version {SHARDS_VERSION} file")
+    return meta
+
+
+def _open_shard(folder, entry, key, shape, dtype, sha256, verify):
+    """A shard's path after checking it exists, its sha256, and its shape and dtype."""
+    name = entry[key]
+    path = folder / name
+    if Path(name).name != name or not path.is_file():
+        raise DataError(f"{path}: shard missing")
+    if verify and _sha256_file(path) != sha256.get(name):
+        raise DataError(f"{path}: sha256 does not match meta.json (changed or damaged)")
+    try:
+        stored = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise DataError(f"{path}: not a readable .npy shard ({type(err).__name__})") from None
+    want = (entry["rows"], *shape)
+    if (
+        not isinstance(stored, np.ndarray)
+        or stored.shape != want
+        or stored.dtype != np.dtype(dtype)
+    ):
+        got = f"{getattr(stored, 'shape', '?')} {getattr(stored, 'dtype', '?')}"
+        raise DataError(f"{path}: holds {got}, meta.json says {want} {np.dtype(dtype)}")
+    del stored
+    return path
+
+
+def load_shards(folder, limit, shape, dtype, classes, verify=True):
+    """((x_train, y_train), (x_test, y_test)) as lazy ShardedArrays over a shard folder
+    written by `nndsl data convert`: x gathers as (N, *shape) in dtype, y as int64 labels.
+    Every file is checked (present, sha256 unless verify=False, shape, dtype) before use."""
+    folder = Path(folder).expanduser()
+    meta = read_shards_meta(folder)
+    try:
+        stored_shape, stored_dtype = tuple(meta["shape"]), np.dtype(meta["dtype"])
+        splits, sha256, stored_classes = meta["splits"], meta["sha256"], meta["classes"]
+    except (KeyError, TypeError) as err:
+        raise DataError(f"{folder / 'meta.json'}: missing or bad field {err}") from None
+    if int(np.prod(stored_shape)) != int(np.prod(shape)):
+        raise DataError(
+            f"{folder}: samples of shape {stored_shape}, the model needs {tuple(shape)}"
+        )
+    if classes is not None and stored_classes > classes:
+        raise DataError(f"{folder}: labels have {stored_classes} classes, the model has {classes}")
+    out = []
+    for split in ("train", "test"):
+        if split not in splits or not splits[split]:
+            raise DataError(f"{folder}: no {split} split in meta.json")
+        entries = splits[split]
+        rows = [entry["rows"] for entry in entries]
+        xs = [
+            _open_shard(folder, e, "x", stored_shape, stored_dtype, sha256, verify)
+            for e in entries
+        ]
+        ys = [_open_shard(folder, e, "y", (), "int64", sha256, verify) for e in entries]
+        x, y = ShardedArray(xs, rows, shape, dtype), ShardedArray(ys, rows, (), np.int64)
+        out.append((x[:limit], y[:limit]))
+    return tuple(out)
+
+
+def write_shards(folder, splits, shape, classes, shard_rows, say=None):
+    """Write a shard folder atomically (a temporary folder beside it, then a rename).
+    splits: {"train": chunks, "test": chunks}, each chunk an (x, y) pair of arrays (x float32
+    of shape (n, *shape), y labels); a chunk is cut into shards of at most shard_rows rows."""
+    folder = Path(folder).expanduser()
+    if folder.exists():
+        raise DataError(f"{folder}: already exists; choose a new folder")
+    if shard_rows < 1:
+        raise DataError(f"--shard-rows must be at least 1, not {shard_rows}")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    meta = {
+        "format": SHARDS_FORMAT,
+        "version": SHARDS_VERSION,
+        "shape": list(shape),
+        "dtype": "float32",
+        "classes": classes,
+        "shard_rows": shard_rows,
+        "splits": {},
+        "sha256": {},
+    }
+    try:
+        for split, chunks in splits.items():
+            entries = meta["splits"][split] = []
+            for x, y in chunks:
+                x = canonical(check_features(x, split), shape, np.float32)
+                y = check_labels(y, classes, f"{split} labels")
+                for begin in range(0, len(x), shard_rows):
+                    stem = f"{split}-{len(entries):05d}"
+                    entry = {
+                        "rows": len(x[begin : begin + shard_rows]),
+                        "x": f"{stem}-x.npy",
+                        "y": f"{stem}-y.npy",
+                    }
+                    for key, array in (("x", x), ("y", y)):
+                        _save_npy(
+                            tmp / entry[key],
+                            np.ascontiguousarray(array[begin : begin + shard_rows]),
+                        )
+                        meta["sha256"][entry[key]] = _sha256_file(tmp / entry[key])
+                    entries.append(entry)
+                    if say is not None:
+                        say(f"{split}: shard {len(entries)} ({entry['rows']} rows)")
+        (tmp / "meta.json").write_text(
+            json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        os.replace(tmp, folder)
+    finally:
+        if tmp.exists():
+            for child in tmp.iterdir():
+                child.unlink()
+            tmp.rmdir()
+    return meta
+
+
 # ---- canonical weights (.npz, float32) ----
 
 
@@ -400,9 +651,12 @@ class Progress:
     def start(self, epoch):
         self.epoch, self.started, self.stopped, self.done = epoch, time.perf_counter(), None, 0
 
-    def step(self):
-        """Count one training step (no host sync: the loss is read once per epoch)."""
+    def step(self, rows=None):
+        """Count one training step (no host sync: the loss is read once per epoch); `rows`:
+        how many rows this worker stepped on (recorded as worker_samples)."""
         self.done += 1
+        if rows is not None:
+            self.history["worker_samples"] = self.history.get("worker_samples", 0) + int(rows)
         if self.done == 1 and self.epoch == 0:
             self.history["first_step_seconds"] = time.perf_counter() - self.started
             self.started = time.perf_counter()
@@ -505,6 +759,11 @@ def _parser(module):
         data = argparse.ArgumentParser(add_help=False)
         data.add_argument(
             "--data-dir", help="MNIST folder (default: $NNDSL_DATA_DIR or ~/.cache/nndsl)"
+        )
+        data.add_argument(
+            "--data",
+            metavar="DIR",
+            help="a shard folder from `nndsl data convert`, streamed from disk (instead of the spec's dataset)",
         )
         data.add_argument("--limit", type=int, help="use only the first N train and test samples")
         data.add_argument(
@@ -622,9 +881,31 @@ def _record(module, model, **fields):
     }
 
 
+def _data(module, args):
+    if args.data and hasattr(module, "INPUT_SHAPES"):
+        raise DataError(
+            f"--data: a shard folder holds one input, {module.MODEL_NAME} has {len(module.INPUT_SHAPES)}"
+        )
+    if args.data:
+        return load_shards(
+            args.data, args.limit, module.INPUT_SHAPE, module.INPUT_DTYPE, module.NUM_CLASSES
+        )
+    return module.load_data(args.data_dir, args.limit)
+
+
 def _train(module, args):
+    """Train in this process, or as one worker of a launch the module's framework detects
+    (then only rank 0 prints results and writes files)."""
+    rank, world = start_workers(module, args.device)
+    try:
+        _train_worker(module, args, rank, world)
+    finally:
+        stop_workers(module)
+
+
+def _train_worker(module, args, rank, world):
     module.set_seed(args.seed, deterministic=args.deterministic)
-    (x_train, y_train), (x_test, y_test) = module.load_data(args.data_dir, args.limit)
+    (x_train, y_train), (x_test, y_test) = _data(module, args)
     (x_train, y_train), validation = split_validation(x_train, y_train, module.VALIDATION_SPLIT)
     model = module.build_model(device=args.device)
     if args.initial_weights:
@@ -640,13 +921,15 @@ def _train(module, args):
             epochs=args.epochs,
             batch_size=args.batch_size,
             validation=validation,
-            verbose=not args.quiet,
+            verbose=not args.quiet and rank == 0,
             seed=args.seed,
             **options,
         )
     finally:
         batch_order = _OrderLog.stop()
     metrics = module.evaluate(model, x_test, y_test, batch_size=args.batch_size)
+    if rank != 0:
+        return
     print(f"test loss {metrics['loss']:.4f}, test accuracy {metrics['accuracy']:.4f}")
     for path, save in ((args.save, module.save), (args.save_native, module.save_native)):
         if path:
@@ -669,6 +952,8 @@ def _train(module, args):
                 test_loss=metrics["loss"],
                 test_accuracy=metrics["accuracy"],
                 seed=args.seed,
+                workers=world,
+                worker_samples=history.get("worker_samples"),
                 initial_weights_imported=bool(args.initial_weights),
                 initial_weights_sha256=started_from,
                 batch_order_sha256=batch_order,
@@ -678,7 +963,7 @@ def _train(module, args):
 
 
 def _evaluate(module, args):
-    _, (x_test, y_test) = module.load_data(args.data_dir, args.limit)
+    _, (x_test, y_test) = _data(module, args)
     metrics = module.evaluate(_load(module, args), x_test, y_test, batch_size=args.batch_size)
     print(f"test loss {metrics['loss']:.4f}, test accuracy {metrics['accuracy']:.4f}")
     if args.json:
