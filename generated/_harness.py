@@ -289,7 +289,7 @@ def worker_weight(rows, batch, world):
     return world * rows / batch
 
 
-def start_workers(module, device):
+def join_launch(module, device):
     """(rank, world) after the module's `start_workers` joined the launch its framework's
     convention describes (variables such as $WORLD_SIZE, $TF_CONFIG, $DMLC_ROLE); (0, 1) for
     a module without one or a one-process run."""
@@ -297,7 +297,7 @@ def start_workers(module, device):
     return start(device) if start is not None else (0, 1)
 
 
-def stop_workers(module):
+def leave_launch(module):
     """Leave the framework's process group, where the module has one."""
     stop = getattr(module, "stop_workers", None)
     if stop is not None:
@@ -896,11 +896,11 @@ def _data(module, args):
 def _train(module, args):
     """Train in this process, or as one worker of a launch the module's framework detects
     (then only rank 0 prints results and writes files)."""
-    rank, world = start_workers(module, args.device)
+    rank, world = join_launch(module, args.device)
     try:
         _train_worker(module, args, rank, world)
     finally:
-        stop_workers(module)
+        leave_launch(module)
 
 
 def _train_worker(module, args, rank, world):

@@ -107,6 +107,8 @@ OPT_OUT: dict[str, str] = {
     "tf": "tf.distribute (MultiWorkerMirroredStrategy via TF_CONFIG) not wired yet",
     "gluon": "MXNet KVStore dist_sync (DMLC scheduler/server/workers) not wired yet",
     "flax": "jax.distributed across CPU processes not wired yet",
+    "theano": "Theano 1.0 has no data-parallel engine of its own (its multi-GPU `platoon` was"
+    " never released with it): one process only",
 }
 
 
