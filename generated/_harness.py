@@ -290,8 +290,9 @@ def worker_weight(rows, batch, world):
 
 
 def start_workers(module, device):
-    """(rank, world) after the module's `start_workers` joined its framework's launch (torchrun,
-    TF_CONFIG, DMLC roles, ...); (0, 1) for a module without one or a one-process run."""
+    """(rank, world) after the module's `start_workers` joined the launch its framework's
+    convention describes (variables such as $WORLD_SIZE, $TF_CONFIG, $DMLC_ROLE); (0, 1) for
+    a module without one or a one-process run."""
     start = getattr(module, "start_workers", None)
     return start(device) if start is not None else (0, 1)
 
@@ -650,9 +651,12 @@ class Progress:
     def start(self, epoch):
         self.epoch, self.started, self.stopped, self.done = epoch, time.perf_counter(), None, 0
 
-    def step(self):
-        """Count one training step (no host sync: the loss is read once per epoch)."""
+    def step(self, rows=None):
+        """Count one training step (no host sync: the loss is read once per epoch); `rows`:
+        how many rows this worker stepped on (recorded as worker_samples)."""
         self.done += 1
+        if rows is not None:
+            self.history["worker_samples"] = self.history.get("worker_samples", 0) + int(rows)
         if self.done == 1 and self.epoch == 0:
             self.history["first_step_seconds"] = time.perf_counter() - self.started
             self.started = time.perf_counter()
@@ -945,6 +949,7 @@ def _train_worker(module, args, rank, world):
                 test_accuracy=metrics["accuracy"],
                 seed=args.seed,
                 workers=world,
+                worker_samples=history.get("worker_samples"),
                 initial_weights_imported=bool(args.initial_weights),
                 initial_weights_sha256=started_from,
                 batch_order_sha256=batch_order,
