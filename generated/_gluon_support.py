@@ -62,10 +62,15 @@ def trainer_options():
 
 
 def share_weights(trainer):
-    """Give every worker rank 0's weights before the first forward pass (gluon.Trainer does it
-    lazily, in its first step, after that step's gradients were computed); one process: no-op."""
+    """Give every worker rank 0's weights before the first step; one process: no-op.
+    gluon.Trainer broadcasts them lazily inside its first step, where MXNet 1.9 orders the
+    broadcast's pull and that step's gradient push on the same KVStore key by nothing: a worker
+    could pull the summed gradients as its weights (seen here as all-zero weights after a
+    zero-gradient allreduce). Here the broadcast runs alone and completes first."""
     if kvstore() is not None:
-        trainer.allreduce_grads()  # initialises the KVStore: broadcasts rank 0's parameters
+        trainer._init_kvstore()  # private in MXNet 1.9: no public call initialises alone
+        trainer._init_params()  # KVStore.broadcast of every parameter from rank 0
+        mx.nd.waitall()
 
 
 def pad(F, x, widths, value=0.0):

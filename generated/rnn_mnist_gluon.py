@@ -217,7 +217,7 @@ def train(
             if not progress.done:
                 mx.nd.waitall()  # MXNet computes asynchronously: time the first step whole
             total, seen = total + loss, seen + len(rows)
-            progress.step()
+            progress.step(len(rows))
         mx.nd.waitall()  # the epoch ends with its last update
         progress.stop()
         metrics = {}
