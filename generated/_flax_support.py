@@ -291,19 +291,21 @@ def replicate(model):
 
 def global_batch(replicated, batch, rows_of):
     """One global batch of row indices as arrays over the devices of every process, from
-    `rows_of(rows)` -> host arrays: each process gives its contiguous share of the rows
-    (_harness.worker_rows), sharded along "data", so jit's gradient of the batch's mean loss
-    sums across processes: one process's math. A batch that does not split evenly over the
-    devices is replicated whole instead (every process reads all its rows; the same math)."""
+    `rows_of(rows)` -> host arrays, and how many rows this process read: each process gives
+    its contiguous share of the rows (_harness.worker_rows), sharded along "data", so jit's
+    gradient of the batch's mean loss sums across processes: one process's math. A batch that
+    does not split evenly over the devices is replicated whole instead (every process reads
+    and computes all its rows: the same math, BatchNorm statistics included, no padding)."""
     mesh = replicated.mesh
     if len(batch) % mesh.size:
-        return tuple(jax.device_put(a, replicated) for a in rows_of(batch))
+        return tuple(jax.device_put(a, replicated) for a in rows_of(batch)), len(batch)
     rows = _harness.worker_rows(batch, jax.process_index(), jax.process_count())
     sharded = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
-    return tuple(
+    arrays = tuple(
         jax.make_array_from_process_local_data(sharded, a, (len(batch), *a.shape[1:]))
         for a in rows_of(rows)
     )
+    return arrays, len(rows)
 
 
 # ---- canonical weights: each table entry is (canonical shape, attribute path); the

@@ -169,14 +169,14 @@ def _host(x, y, rows):
 
 
 def _take(model, x, y, batch):
-    """One global batch for _step: indexed on the device from data uploaded once, gathered on
-    the host from lazy data, or, in a jax.distributed launch, assembled from every process's
-    share of its rows (global_batch)."""
+    """One global batch for _step and how many rows this process read: indexed on the device
+    from data uploaded once, gathered on the host from lazy data, or, in a jax.distributed
+    launch, assembled from every process's share of its rows (global_batch)."""
     if jax.process_count() > 1:
         return global_batch(model.device, batch, lambda rows: _host(x, y, rows))
     if _harness.is_lazy(x):
-        return _data(model, *_host(x, y, batch))
-    return x[batch], y[batch]
+        return _data(model, *_host(x, y, batch)), len(batch)
+    return (x[batch], y[batch]), len(batch)
 
 
 def train_step(model, optimizer, x, y):
@@ -205,8 +205,9 @@ def train(
         progress.start(epoch)
         for begin in range(0, len(x), batch_size):
             batch = order[begin : begin + batch_size]
-            total += step(*_take(model, x, y, batch)) * len(batch)
-            progress.step()
+            data, rows = _take(model, x, y, batch)
+            total += step(*data) * len(batch)
+            progress.step(rows)
         total = float(total)  # waits for the last step
         progress.stop()
         metrics = {}
