@@ -284,8 +284,14 @@ def replicate(model):
         return
     mesh = jax.sharding.Mesh(np.array(jax.devices()), ("data",))
     everywhere = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
-    state = multihost_utils.broadcast_one_to_all(nnx.state(model))
-    nnx.update(model, jax.device_put(jax.tree.map(np.asarray, state), everywhere))
+    state = nnx.state(model)
+    keys = jax.tree.map(lambda a: jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key), state)
+    raw = jax.tree.map(lambda a, key: jax.random.key_data(a) if key else a, state, keys)
+    raw = jax.tree.map(np.asarray, multihost_utils.broadcast_one_to_all(raw))  # dropout keys too
+    raw = jax.device_put(raw, everywhere)
+    nnx.update(
+        model, jax.tree.map(lambda a, key: jax.random.wrap_key_data(a) if key else a, raw, keys)
+    )
     model.device = everywhere
 
 
