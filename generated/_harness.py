@@ -882,6 +882,10 @@ def _record(module, model, **fields):
 
 
 def _data(module, args):
+    if args.data and hasattr(module, "INPUT_SHAPES"):
+        raise DataError(
+            f"--data: a shard folder holds one input, {module.MODEL_NAME} has {len(module.INPUT_SHAPES)}"
+        )
     if args.data:
         return load_shards(
             args.data, args.limit, module.INPUT_SHAPE, module.INPUT_DTYPE, module.NUM_CLASSES
