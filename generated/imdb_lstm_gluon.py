@@ -20,7 +20,13 @@ from mxnet import gluon
 from mxnet.gluon import nn, rnn
 
 from . import _harness
-from ._gluon_support import count_canonical, device_context, export_canonical, import_canonical
+from ._gluon_support import (
+    count_canonical,
+    device_context,
+    export_canonical,
+    import_canonical,
+    kvstore,
+)
 
 SPEC_FILE = "specs/imdb_lstm.nn"
 MODEL_NAME = "imdb_lstm"
@@ -72,6 +78,20 @@ def build_model(device=None):
     model.initialize(mx.init.Xavier(), ctx=device_context(device))  # Xavier(): glorot_uniform
     model.hybridize(static_alloc=True)
     return model
+
+
+def worker_info():
+    """(rank, world) of this worker in a DMLC launch (MXNet's dist_sync KVStore); (0, 1) in
+    one process."""
+    store = kvstore()
+    return (store.rank, store.num_workers) if store is not None else (0, 1)
+
+
+def start_workers(device=None):
+    """Join the DMLC launch of this process, if any ($DMLC_ROLE=worker, $DMLC_PS_ROOT_URI,
+    $DMLC_PS_ROOT_PORT, $DMLC_NUM_SERVER, $DMLC_NUM_WORKER); returns (rank, world). Scheduler
+    and server processes never get here: importing mxnet with their role runs them and exits."""
+    return worker_info()
 
 
 def _array(x, model):

@@ -19,9 +19,12 @@ from ._flax_support import (
     count_canonical,
     deterministic_gpu,
     export_canonical,
+    global_batch,
     import_canonical,
     jax_device,
+    join_launch,
     keras_adam,
+    replicate,
 )
 
 SPEC_FILE = "specs/resnet_mnist.nn"
@@ -199,6 +202,23 @@ def build_model(device=None):
     return model
 
 
+def worker_info():
+    """(rank, world) of this process in a jax.distributed launch; (0, 1) in one process."""
+    return jax.process_index(), jax.process_count()
+
+
+def start_workers(device=None):
+    """Join the jax.distributed launch of this process, if any ($JAX_COORDINATOR_ADDRESS,
+    $JAX_NUM_PROCESSES, $JAX_PROCESS_ID; gloo collectives on the CPU); (rank, world)."""
+    return join_launch()
+
+
+def stop_workers():
+    """Leave the jax.distributed launch start_workers joined."""
+    if jax.distributed.is_initialized():
+        jax.distributed.shutdown()
+
+
 def count_params(model):
     """(trainable, non-trainable) sizes of the canonical weights, read from the model."""
     return count_canonical(model, CANONICAL_WEIGHTS)
@@ -254,6 +274,23 @@ def _data(model, x, y):
     return x, jax.device_put(_harness.check_labels(y, NUM_CLASSES, "labels"), model.device)
 
 
+def _host(x, y, rows):
+    """Rows of in-memory or lazy (_harness.ShardedArray) data as checked numpy arrays."""
+    x = np.asarray(x[rows], dtype=INPUT_DTYPE)
+    return x, _harness.check_labels(np.asarray(y[rows]), NUM_CLASSES, "labels")
+
+
+def _take(model, x, y, batch):
+    """One global batch for _step and how many rows this process read: indexed on the device
+    from data uploaded once, gathered on the host from lazy data, or, in a jax.distributed
+    launch, assembled from every process's share of its rows (global_batch)."""
+    if jax.process_count() > 1:
+        return global_batch(model.device, batch, lambda rows: _host(x, y, rows))
+    if _harness.is_lazy(x):
+        return _data(model, *_host(x, y, batch)), len(batch)
+    return (x[batch], y[batch]), len(batch)
+
+
 def train_step(model, optimizer, x, y):
     """One optimizer step on a numpy batch in training mode; returns the batch's loss."""
     model.train()
@@ -263,10 +300,14 @@ def train_step(model, optimizer, x, y):
 def train(
     model, x, y, epochs=EPOCHS, batch_size=BATCH_SIZE, validation=None, verbose=True, seed=SEED
 ):
-    """Mini-batches in the harness's order for `seed` (every target sees the same batches);
-    returns the history: loss, epoch_seconds, first_step_seconds (and val_accuracy)."""
+    """Mini-batches in the harness's order for `seed` (every target sees the same batches), x and
+    y in memory or lazy (_harness.ShardedArray); in a jax.distributed launch every step is one
+    program over all processes, each giving its share of the batch's rows. Returns the history:
+    loss, epoch_seconds, first_step_seconds (and val_accuracy)."""
+    replicate(model)  # a launch: rank 0's weights on every process
     optimizer = make_optimizer(model)
-    x, y = _data(model, x, y)
+    if jax.process_count() == 1 and not _harness.is_lazy(x):
+        x, y = _data(model, x, y)  # uploaded once
     progress = _harness.Progress(epochs, -(-len(x) // batch_size), verbose)
     for epoch in range(epochs):
         model.train()
@@ -276,8 +317,9 @@ def train(
         progress.start(epoch)
         for begin in range(0, len(x), batch_size):
             batch = order[begin : begin + batch_size]
-            total += step(x[batch], y[batch]) * len(batch)
-            progress.step()
+            data, rows = _take(model, x, y, batch)
+            total += step(*data) * len(batch)
+            progress.step(rows)
         total = float(total)  # waits for the last step
         progress.stop()
         metrics = {}
@@ -288,13 +330,16 @@ def train(
 
 
 def evaluate(model, x, y, batch_size=BATCH_SIZE):
-    """Mean loss and accuracy over every sample, in inference mode."""
+    """Mean loss and accuracy over every sample (in memory or lazy), in inference mode."""
     model.eval()
-    x, y = _data(model, x, y)
+    lazy = _harness.is_lazy(x)
+    if not lazy:
+        x, y = _data(model, x, y)
     loss = correct = 0
     for begin in range(0, len(x), batch_size):
         batch = slice(begin, begin + batch_size)
-        batch_loss, batch_correct = _test_step(model, x[batch], y[batch])
+        data = _data(model, *_host(x, y, batch)) if lazy else (x[batch], y[batch])
+        batch_loss, batch_correct = _test_step(model, *data)
         loss, correct = loss + batch_loss, correct + batch_correct
     return {"loss": float(loss) / len(x), "accuracy": float(correct) / len(x)}
 

@@ -29,7 +29,10 @@ from ._gluon_support import (
     device_context,
     export_canonical,
     import_canonical,
+    kvstore,
     pad,
+    share_weights,
+    trainer_options,
 )
 
 SPEC_FILE = "specs/resnet_mnist.nn"
@@ -154,6 +157,20 @@ def build_model(device=None):
     return model
 
 
+def worker_info():
+    """(rank, world) of this worker in a DMLC launch (MXNet's dist_sync KVStore); (0, 1) in
+    one process."""
+    store = kvstore()
+    return (store.rank, store.num_workers) if store is not None else (0, 1)
+
+
+def start_workers(device=None):
+    """Join the DMLC launch of this process, if any ($DMLC_ROLE=worker, $DMLC_PS_ROOT_URI,
+    $DMLC_PS_ROOT_PORT, $DMLC_NUM_SERVER, $DMLC_NUM_WORKER); returns (rank, world). Scheduler
+    and server processes never get here: importing mxnet with their role runs them and exits."""
+    return worker_info()
+
+
 def _array(x, model):
     """x in float32 on the model's context: Gluon computes in float32, token ids included."""
     ctx = (model.collect_params().list_ctx() or [mx.cpu()])[0]
@@ -195,61 +212,89 @@ def make_optimizer(model):
     optimizer = mx.optimizer.create(
         "adam", learning_rate=LEARNING_RATE, beta1=BETA_1, beta2=BETA_2, epsilon=EPSILON
     )
-    return gluon.Trainer(model.collect_params(), optimizer)
+    return gluon.Trainer(
+        model.collect_params(), optimizer, **trainer_options()
+    )  # dist_sync in a DMLC launch
 
 
 def _labels(y, model):
     return _array(_harness.check_labels(y, NUM_CLASSES, "labels"), model)
 
 
-def _step(model, trainer, x, y):
-    """One optimizer step on NDArrays; the batch's mean loss stays an NDArray (no host sync)."""
+def _rows(x, y, index, model):
+    """Rows (an index array or a slice) of x and y as NDArrays on the model's context: taken
+    there from data already uploaded, gathered on the host from a lazy ShardedArray."""
+    if _harness.is_lazy(x):
+        return _array(np.asarray(x[index]), model), _labels(np.asarray(y[index]), model)
+    if isinstance(index, slice):
+        return x[index], y[index]
+    index = mx.nd.array(index, x.context)
+    return x.take(index), y.take(index)
+
+
+def _step(model, trainer, x, y, batch_size, weight=1.0):
+    """One optimizer step on this worker's rows of a global batch of `batch_size` rows; returns
+    their summed loss (an NDArray: no host sync). MXNet's idiom: backward of the per-sample
+    losses (their sum), trainer.step(batch_size) scales by 1 / batch_size, and in a DMLC launch
+    the dist_sync KVStore sums the workers' gradients first: the global batch's mean gradient."""
     with autograd.record():  # training mode: dropout on, BatchNorm on batch statistics
-        loss = compute_loss(model(x), y).mean()
+        loss = compute_loss(model(x), y) * weight
     loss.backward()  # Gluon's BatchNorm updates its moving statistics here
-    trainer.step(1)  # the loss is the batch mean already: no further 1 / batch_size
-    return loss
+    trainer.step(batch_size)
+    return loss.sum()
 
 
 def train_step(model, optimizer, x, y):
     """One optimizer step on a numpy batch in training mode; returns the batch's loss."""
-    return float(_step(model, optimizer, _array(x, model), _labels(y, model)).asscalar())
+    loss = _step(model, optimizer, _array(x, model), _labels(y, model), len(x))
+    return float(loss.asscalar()) / len(x)
 
 
 def train(
     model, x, y, epochs=EPOCHS, batch_size=BATCH_SIZE, validation=None, verbose=True, seed=SEED
 ):
-    """Mini-batches in the harness's order for `seed` (every target sees the same batches);
-    returns the history: loss, epoch_seconds, first_step_seconds (and val_accuracy)."""
+    """Mini-batches in the harness's order for `seed` (every target sees the same batches), x and
+    y in memory or lazy (_harness.ShardedArray); in a DMLC launch each worker steps on its share
+    of every batch. Returns the history: loss (over this worker's rows), epoch_seconds,
+    first_step_seconds (and val_accuracy)."""
     trainer = make_optimizer(model)
-    x, y = _array(x, model), _labels(y, model)
+    share_weights(trainer)  # every worker starts from rank 0's weights
+    rank, world = worker_info()
+    if not _harness.is_lazy(x):
+        x, y = _array(x, model), _labels(y, model)  # uploaded once
     progress = _harness.Progress(epochs, -(-len(x) // batch_size), verbose)
     for epoch in range(epochs):
-        order = mx.nd.array(_harness.epoch_order(len(x), seed, epoch), x.context)
-        total = 0.0
+        order = _harness.epoch_order(len(x), seed, epoch)
+        total, seen = 0.0, 0
         progress.start(epoch)
         for begin in range(0, len(x), batch_size):
             batch = order[begin : begin + batch_size]
-            loss = _step(model, trainer, x.take(batch), y.take(batch))
+            rows = _harness.worker_rows(batch, rank, world)
+            # a worker without rows (a last batch smaller than world) still joins the step: one
+            # row weighted 0 adds a zero gradient
+            data = _rows(x, y, rows if len(rows) else batch[:1], model)
+            loss = _step(model, trainer, *data, len(batch), 1.0 if len(rows) else 0.0)
             if not progress.done:
                 mx.nd.waitall()  # MXNet computes asynchronously: time the first step whole
-            total += loss * len(batch)
-            progress.step()
+            total, seen = total + loss, seen + len(rows)
+            progress.step(len(rows))
         mx.nd.waitall()  # the epoch ends with its last update
         progress.stop()
         metrics = {}
         if validation is not None:
             metrics["val_accuracy"] = evaluate(model, *validation)["accuracy"]
-        progress.end(float(total.asscalar()) / len(x), **metrics)
+        progress.end(float(total.asscalar()) / max(seen, 1), **metrics)
     return progress.history
 
 
 def evaluate(model, x, y, batch_size=BATCH_SIZE):
-    """Mean loss and accuracy over every sample, in inference mode."""
-    x, y = _array(x, model), _labels(y, model)
+    """Mean loss and accuracy over every sample (in memory or lazy), in inference mode."""
+    if not _harness.is_lazy(x):
+        x, y = _array(x, model), _labels(y, model)
     loss = correct = 0.0  # NDArrays after the first batch: one host sync at the end
     for begin in range(0, len(x), batch_size):
-        logits, labels = model(x[begin : begin + batch_size]), y[begin : begin + batch_size]
+        inputs, labels = _rows(x, y, slice(begin, begin + batch_size), model)
+        logits = model(inputs)
         loss += compute_loss(logits, labels).sum()
         correct += count_correct(logits, labels)
     loss, correct = (float(total.asscalar()) / len(x) for total in (loss, correct))

@@ -22,6 +22,7 @@ from ._flax_support import (
     export_canonical,
     import_canonical,
     jax_device,
+    join_launch,
 )
 
 SPEC_FILE = "specs/seq_models.nn"
@@ -77,6 +78,23 @@ def build_model(device=None):
     model.device = where
     model.eval()
     return model
+
+
+def worker_info():
+    """(rank, world) of this process in a jax.distributed launch; (0, 1) in one process."""
+    return jax.process_index(), jax.process_count()
+
+
+def start_workers(device=None):
+    """Join the jax.distributed launch of this process, if any ($JAX_COORDINATOR_ADDRESS,
+    $JAX_NUM_PROCESSES, $JAX_PROCESS_ID; gloo collectives on the CPU); (rank, world)."""
+    return join_launch()
+
+
+def stop_workers():
+    """Leave the jax.distributed launch start_workers joined."""
+    if jax.distributed.is_initialized():
+        jax.distributed.shutdown()
 
 
 def count_params(model):

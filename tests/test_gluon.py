@@ -365,5 +365,7 @@ def test_generated_code_pins_gluon_semantics(spec):
     text = (ROOT / "generated" / f"{spec[:-3]}_gluon.py").read_text()
     assert "NHWC" not in text and "from_logits=True)" not in text
     assert "model.hybridize(static_alloc=True)" in text
-    assert ".mean()" in text and "trainer.step(1)" in text  # no second 1 / batch_size
+    # summed per-sample losses, one 1 / batch_size in Trainer.step (dist_sync sums workers)
+    assert "trainer.step(batch_size)" in text and "trainer.step(1)" not in text
+    assert "**trainer_options()" in text and "share_weights(trainer)" in text
     assert "mx.init.Xavier()" in text  # glorot_uniform for every weight without its own

@@ -390,7 +390,8 @@ def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
         out["optimizer"] = OPTIMIZERS[train.optimizer.kind]
         calls.append(out["optimizer"])
     helpers = ["count_canonical", "deterministic_gpu", "export_canonical", "import_canonical"]
-    helpers += ["jax_device", *(name for name in _SUPPORT if any(_uses(name, c) for c in calls))]
+    helpers += ["jax_device", "join_launch", *(["replicate", "global_batch"] if train else [])]
+    helpers += [name for name in _SUPPORT if any(_uses(name, c) for c in calls)]
     out["support_imports"] = sorted(helpers, key=lambda name: (name[0].islower(), name))
     out["uses_jnp"] = any(v.macro in ("maximum", "concatenate") for v in views) or any(
         _uses("jnp.pad", c) for c in calls
@@ -409,6 +410,8 @@ TARGET = Target(
     context=context,
     reserved=frozenset(
         {"jax", "jnp", "nnx", "optax", "serialization", "np", "sys", "Path", *_SUPPORT}
+        | {"join_launch", "replicate", "global_batch", "multihost_utils"}
+        | {"worker_info", "start_workers", "stop_workers"}
     ),
     support=True,
 )

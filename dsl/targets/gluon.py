@@ -545,6 +545,10 @@ def _called(views: list[LayerView]) -> set[str]:
 
 
 HELPERS = ("pad", "sequential", "silu", "gelu_tanh", "TruncatedNormal")  # in _gluon_support
+# also there: what every module imports, and the KVStore pieces a training module adds
+BASICS = ("device_context", "count_canonical", "export_canonical", "import_canonical")
+BASICS += ("kvstore",)  # the module's worker_info and start_workers read it
+DISTRIBUTED = ("trainer_options", "share_weights")
 
 
 def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
@@ -567,10 +571,8 @@ def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
         ],
         "support_imports": [
             *(name for name in HELPERS if name in called),
-            "device_context",
-            "count_canonical",
-            "export_canonical",
-            "import_canonical",
+            *BASICS,
+            *(DISTRIBUTED if program.train else ()),
         ],
     }
     train = program.train
@@ -603,8 +605,8 @@ TARGET = Target(
     context=context,
     reserved=frozenset(
         {"mx", "np", "nn", "rnn", "gluon", "autograd", "F", "os", "sys", "inside"}
-        | {"device_context", "count_canonical", "export_canonical", "import_canonical"}
-        | set(HELPERS)
+        | {"worker_info", "start_workers"}
+        | {*BASICS, *DISTRIBUTED, *HELPERS}
     ),
     wants=wants,
     support=True,
