@@ -3,7 +3,7 @@ meta.json, the streaming format generated modules read with `train --data DIR`.
 
 Reading the sources and writing the shards is the generated harness's own code (one
 implementation for the tool and the generated modules): this module renders
-templates/_shared/harness.py.j2 and runs it as a module.
+templates/_shared/harness.py.j2 (and its included parts) and runs it as a module.
 """
 
 from __future__ import annotations

@@ -62,7 +62,8 @@ NESTEROV = "sgd(learning_rate=0.1, momentum=0.9, nesterov=true)"
 CF = "dsl/targets/channels_first.py"
 SUPPORT = {t: f"templates/{t}/support.py.j2" for t in ("torch", "tf", "gluon", "flax")}
 TARGET = {t: f"dsl/targets/{t}.py" for t in ("keras", "torch", "tf", "gluon", "flax")}
-HARNESS = "templates/_shared/harness.py.j2"
+HARNESS_CLI = "templates/_shared/harness_cli.j2"
+HARNESS_DATA = "templates/_shared/harness_data.j2"
 COMPARE = "tests/test_compare.py"
 ONNX = "tests/test_onnx.py::test_case_matches_the_reference"
 
@@ -200,7 +201,7 @@ MUTANTS: list[Mutant] = [
            "return tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(",
            loss("tf", "categorical_crossentropy")),
     Mutant("gluon/loss-mean", "templates/gluon/module.py.j2",
-           "    trainer.step(1)", "    trainer.step(len(x))",
+           "    trainer.step(batch_size)", "    trainer.step(1)",
            ("tests/test_step_parity.py::test_optimizer_step_agrees[sgd]",)),
     Mutant("gluon/mse-scale", TARGET["gluon"],
            'Call("gluon.loss.L2Loss", kwargs={"weight": 2.0})', 'Call("gluon.loss.L2Loss")',
@@ -348,10 +349,10 @@ MUTANTS: list[Mutant] = [
            'argv += ["--initial-weights", str(Path(repeat.initial_weights).resolve())]',
            "argv += []",
            (f"{COMPARE}::test_repeats_interleave_pass_seeds_and_weights_and_quiet_tensorflow",)),
-    Mutant("harness/compare-init", HARNESS,
+    Mutant("harness/compare-init", HARNESS_CLI,
            "module.import_weights(model, read_weights(args.initial_weights))", "pass",
            started("torch")),
-    Mutant("harness/batch-order", HARNESS,
+    Mutant("harness/batch-order", HARNESS_DATA,
            "order = np.random.default_rng([seed, epoch]).permutation(count)",
            "order = np.random.default_rng(seed).permutation(count)",
            started("torch")),
