@@ -62,6 +62,9 @@ NESTEROV = "sgd(learning_rate=0.1, momentum=0.9, nesterov=true)"
 CF = "dsl/targets/channels_first.py"
 SUPPORT = {t: f"templates/{t}/support.py.j2" for t in ("torch", "tf", "gluon", "flax")}
 TARGET = {t: f"dsl/targets/{t}.py" for t in ("keras", "torch", "tf", "gluon", "flax")}
+TORCH_WEIGHTS = "dsl/targets/torch_weights.py"
+GLUON_PARAMS = "dsl/targets/gluon_params.py"
+GLUON_TRAINING = "dsl/targets/gluon_training.py"
 HARNESS_CLI = "templates/_shared/harness_cli.j2"
 HARNESS_DATA = "templates/_shared/harness_data.j2"
 COMPARE = "tests/test_compare.py"
@@ -72,7 +75,7 @@ MUTANTS: list[Mutant] = [
     Mutant("keras/init", TARGET["keras"],
            "out[_INITIALIZERS[param]] = weight.initializer", "pass",
            ("tests/test_keras.py::test_initial_weights_follow_the_ir",)),
-    Mutant("torch/init", TARGET["torch"],
+    Mutant("torch/init", TORCH_WEIGHTS,
            'return Call("nn.init.xavier_uniform_")',
            'return Call("nn.init.kaiming_uniform_", kwargs={"a": 5**0.5})',
            init("torch")),
@@ -149,7 +152,7 @@ MUTANTS: list[Mutant] = [
     Mutant("tf/adam-epsilon", SUPPORT["tf"],
            "m / (tf.sqrt(v) + self.epsilon)", "m / tf.sqrt(v + self.epsilon)",
            optimizer("tf", ADAM)),
-    Mutant("gluon/adam-epsilon", TARGET["gluon"],
+    Mutant("gluon/adam-epsilon", GLUON_TRAINING,
            '"beta2": "BETA_2", "epsilon": "EPSILON"}', '"beta2": "BETA_2"}',
            optimizer("gluon", ADAM)),
     Mutant("flax/adam-epsilon", SUPPORT["flax"],
@@ -189,7 +192,7 @@ MUTANTS: list[Mutant] = [
            "w.assign_add(self.momentum * velocity - self.learning_rate * g if self.nesterov else velocity)",
            "w.assign_add(velocity)",
            optimizer("tf", NESTEROV)),
-    Mutant("gluon/sgd-nesterov", TARGET["gluon"],
+    Mutant("gluon/sgd-nesterov", GLUON_TRAINING,
            '"sgd": lambda op: "nag" if op.nesterov else "sgd"', '"sgd": lambda op: "sgd"',
            optimizer("gluon", NESTEROV)),
     Mutant("flax/sgd-nesterov", TARGET["flax"],
@@ -203,7 +206,7 @@ MUTANTS: list[Mutant] = [
     Mutant("gluon/loss-mean", "templates/gluon/module.py.j2",
            "    trainer.step(batch_size)", "    trainer.step(1)",
            ("tests/test_step_parity.py::test_optimizer_step_agrees[sgd]",)),
-    Mutant("gluon/mse-scale", TARGET["gluon"],
+    Mutant("gluon/mse-scale", GLUON_TRAINING,
            'Call("gluon.loss.L2Loss", kwargs={"weight": 2.0})', 'Call("gluon.loss.L2Loss")',
            loss("gluon", "mse")),
     Mutant("flax/loss-mean", "templates/flax/module.py.j2",
@@ -312,13 +315,13 @@ MUTANTS: list[Mutant] = [
     # --- recurrent layers ---
     Mutant("keras/rnn-bias", TARGET["keras"],
            'kwargs["reset_after"] = True', 'kwargs["reset_after"] = False', contract("keras", "gru")),
-    Mutant("torch/rnn-bias", TARGET["torch"],
+    Mutant("torch/rnn-bias", TORCH_WEIGHTS,
            'out += [(attribute(f"{node.name}.bias_hh_l0{suffix}"), "zeros") for suffix in suffixes]',
            "out += []", ("tests/test_step_parity.py::test_graph_step_agrees[lstm]",)),
     Mutant("tf/rnn-bias", SUPPORT["tf"],
            "h @ recurrent_kernel if recurrent_bias is None else h @ recurrent_kernel + recurrent_bias",
            "h @ recurrent_kernel", contract("tf", "gru")),
-    Mutant("gluon/rnn-bias", TARGET["gluon"],
+    Mutant("gluon/rnn-bias", GLUON_PARAMS,
            'biases = ("h2h_bias",) if layer.use_bias else ("i2h_bias", "h2h_bias")',
            'biases = () if layer.use_bias else ("i2h_bias", "h2h_bias")',
            ("tests/test_gluon.py::test_the_second_recurrent_bias_stays_zero_and_uncounted",)),

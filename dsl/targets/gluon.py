@@ -12,7 +12,6 @@ simple RNN's relu, the second recurrent bias, loss scaling) is decided here.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -21,15 +20,20 @@ from nndsl.targets import Target
 from nndsl.targets.channels_first import (
     compact,
     concat_axis,
-    fans,
     module_padding,
     symmetric,
     transpose_padding,
     wants,
-    weight_layout,
-    weight_view,
 )
-from nndsl.views import Call, LayerView, Site, WeightView
+from nndsl.targets.gluon_params import KERNEL_INITS, block_inits, frozen, weights
+from nndsl.targets.gluon_training import (
+    LOSSES,
+    OPTIMIZER_ARGUMENTS,
+    OPTIMIZERS,
+    PREDICT_BATCH_SIZE,
+    compute_bound,
+)
+from nndsl.views import Call, LayerView, Site
 
 # --- activations (as layers and as `activation=`) ---
 
@@ -79,65 +83,6 @@ def _activation_layer(node: ir.NodeInfo, site: Site) -> LayerView:
     return LayerView("activation", node.name, site, activation=activation(node.op, first))
 
 
-# --- initialisers: the IR's, as Gluon's per-parameter `*_initializer` arguments ---
-
-# what a parameter starts with unless its block says otherwise: Gluon's defaults, and the
-# model's default initialiser (build_model's mx.init.Xavier(): glorot_uniform) for weights
-_XAVIER = Call("mx.init.Xavier")
-_DEFAULTS: dict[str, Any] = {
-    "weight_initializer": _XAVIER,
-    "i2h_weight_initializer": _XAVIER,
-    "h2h_weight_initializer": _XAVIER,
-    "bias_initializer": "zeros",
-    "i2h_bias_initializer": "zeros",
-    "h2h_bias_initializer": "zeros",
-    "gamma_initializer": "ones",
-    "beta_initializer": "zeros",
-    "running_mean_initializer": "zeros",
-    "running_variance_initializer": "ones",
-}
-
-
-def initializer(node: ir.NodeInfo, weight: ir.Weight) -> Call | str:
-    """The MXNet initialiser drawing what the IR's (Keras') initialiser draws."""
-    init = weight.initializer
-    fan_in, fan_out = weight.fans
-    if init in ("zeros", "ones"):
-        return init
-    if init == "orthogonal":  # gain 1 (MXNet's default is 1.414); Haar-random like Keras'
-        return Call("mx.init.Orthogonal", kwargs={"scale": 1.0, "rand_type": "normal"})
-    if init == "unit_forget_bias":
-        return Call("mx.init.LSTMBias", kwargs={"forget_bias": 1.0})
-    if init == "uniform":
-        return Call("mx.init.Uniform", (ir.EMBEDDING_UNIFORM_LIMIT,))
-    if init.endswith("_normal"):
-        std = math.sqrt((2.0 / fan_in) if init == "he_normal" else (2.0 / (fan_in + fan_out)))
-        return Call("TruncatedNormal", (std / ir.TRUNCATED_NORMAL_STDDEV,))
-    shape = weight_layout(node, weight)[2]
-    if len(shape) >= 2 and fans(shape) == (fan_in, fan_out):  # MXNet counts fans as Keras
-        if init == "glorot_uniform":
-            return _XAVIER
-        return Call("mx.init.Xavier", kwargs={"factor_type": "in", "magnitude": 6})
-    limit = math.sqrt(6.0 / (fan_in + fan_out) if init == "glorot_uniform" else 6.0 / fan_in)
-    return Call("mx.init.Uniform", (limit,))
-
-
-def _inits(node: ir.NodeInfo, arguments: dict[str, str | tuple[str, ...]]) -> dict[str, Any]:
-    """Initialiser keyword arguments of a block: `arguments` maps a canonical parameter to
-    the argument(s) setting it; arguments equal to the default are left out."""
-    out: dict[str, Any] = {}
-    for weight in node.weights:
-        names = arguments.get(weight.param.removeprefix("forward_"), ())
-        for name in (names,) if isinstance(names, str) else names:
-            init = initializer(node, weight)
-            if init != _DEFAULTS[name]:
-                out[name] = init
-    return out
-
-
-_KERNEL_INITS = {"kernel": "weight_initializer", "bias": "bias_initializer"}
-
-
 # --- layers ---
 
 
@@ -152,7 +97,7 @@ def _dense(node: ir.NodeInfo, site: Site) -> LayerView:
     kwargs["in_units"] = node.input_shape[-1]
     if not op.use_bias:
         kwargs["use_bias"] = False
-    build = _block("nn.Dense", node, op.units, **kwargs, **_inits(node, _KERNEL_INITS))
+    build = _block("nn.Dense", node, op.units, **kwargs, **block_inits(node, KERNEL_INITS))
     return _view("block", node, site, build)
 
 
@@ -181,7 +126,7 @@ def _conv(node: ir.NodeInfo, site: Site) -> LayerView:
         kwargs["groups"] = op.groups
     if not op.use_bias:
         kwargs["use_bias"] = False
-    kwargs |= {"in_channels": node.input_shape[-1], **_inits(node, _KERNEL_INITS)}
+    kwargs |= {"in_channels": node.input_shape[-1], **block_inits(node, KERNEL_INITS)}
     build = _block(f"nn.Conv{op.rank}D", node, op.filters, compact(op.kernel), **kwargs)
     return _view("conv", node, site, build, pad=_pad(node))
 
@@ -192,7 +137,7 @@ def _depthwise(node: ir.NodeInfo, site: Site) -> LayerView:
     kwargs = {**_window_kwargs(node, op.stride), "groups": channels, "in_channels": channels}
     if not op.use_bias:
         kwargs["use_bias"] = False
-    kwargs |= _inits(node, _KERNEL_INITS)
+    kwargs |= block_inits(node, KERNEL_INITS)
     build = _block("nn.Conv2D", node, channels * op.depth_multiplier, compact(op.kernel), **kwargs)
     return _view("conv", node, site, build, pad=_pad(node))
 
@@ -203,10 +148,10 @@ def _separable(node: ir.NodeInfo, site: Site) -> LayerView:
     middle = channels * op.depth_multiplier
     depthwise = {**_window_kwargs(node, op.stride), "groups": channels, "use_bias": False}
     depthwise["in_channels"] = channels
-    depthwise |= _inits(node, {"depthwise_kernel": "weight_initializer"})
+    depthwise |= block_inits(node, {"depthwise_kernel": "weight_initializer"})
     pointwise: dict[str, Any] = {} if op.use_bias else {"use_bias": False}
     pointwise["in_channels"] = middle
-    pointwise |= _inits(node, {"pointwise_kernel": "weight_initializer", **_KERNEL_INITS})
+    pointwise |= block_inits(node, {"pointwise_kernel": "weight_initializer", **KERNEL_INITS})
     blocks = (
         _block("nn.Conv2D", node, middle, compact(op.kernel), prefix="depthwise_", **depthwise),
         _block("nn.Conv2D", node, op.filters, 1, prefix="pointwise_", **pointwise),
@@ -228,7 +173,7 @@ def _conv_transpose(node: ir.NodeInfo, site: Site) -> LayerView:
         kwargs["output_padding"] = compact(extra)
     if not op.use_bias:
         kwargs["use_bias"] = False
-    kwargs |= {"in_channels": node.input_shape[-1], **_inits(node, _KERNEL_INITS)}
+    kwargs |= {"in_channels": node.input_shape[-1], **block_inits(node, KERNEL_INITS)}
     build = _block("nn.Conv2DTranspose", node, op.filters, compact(op.kernel), **kwargs)
     begin = (None, None, *(start for start, _ in slices)) if slices else ()
     end = (None, None, *(stop for _, stop in slices)) if slices else ()
@@ -286,7 +231,7 @@ def _batchnorm(node: ir.NodeInfo, site: Site) -> LayerView:
     kwargs: dict[str, Any] = {"momentum": op.momentum, "epsilon": op.epsilon}
     kwargs |= {k: False for k in ("center", "scale") if not getattr(op, k)}
     kwargs["in_channels"] = node.input_shape[-1]
-    kwargs |= _inits(
+    kwargs |= block_inits(
         node,
         {
             "gamma": "gamma_initializer",
@@ -305,13 +250,13 @@ def _layernorm(node: ir.NodeInfo, site: Site) -> LayerView:
     kwargs: dict[str, Any] = {"epsilon": op.epsilon}
     kwargs |= {k: False for k in ("center", "scale") if not getattr(op, k)}
     kwargs["in_channels"] = node.input_shape[-1]
-    kwargs |= _inits(node, {"gamma": "gamma_initializer", "beta": "beta_initializer"})
+    kwargs |= block_inits(node, {"gamma": "gamma_initializer", "beta": "beta_initializer"})
     return _view("block", node, site, _block("nn.LayerNorm", node, **kwargs))
 
 
 def _embedding(node: ir.NodeInfo, site: Site) -> LayerView:
     op: ir.Embedding = node.op
-    inits = _inits(node, {"embeddings": "weight_initializer"})
+    inits = block_inits(node, {"embeddings": "weight_initializer"})
     build = _block("nn.Embedding", node, op.input_dim, op.output_dim, **inits)
     return _view("block", node, site, build)
 
@@ -335,7 +280,7 @@ def _recurrent(node: ir.NodeInfo, site: Site) -> LayerView:
         kwargs["bidirectional"] = True
     biases = ("i2h_bias_initializer", "h2h_bias_initializer")
     inits = {**_RNN_INITS, "bias": biases if layer.kind == "gru" else biases[0]}
-    build = _block(_RNN[layer.kind], node, layer.units, **kwargs, **_inits(node, inits))
+    build = _block(_RNN[layer.kind], node, layer.units, **kwargs, **block_inits(node, inits))
     merge = op.merge if bidirectional else None  # the last step: slices (SequenceLast's
     # backward crashes MXNet 1.9.1 with axis=1)
     args = {
@@ -388,141 +333,6 @@ LAYERS: dict[str, Callable[[ir.NodeInfo, Site], LayerView]] = {
     },
     **{kind: _activation_layer for kind in ir.ACTIVATIONS},
 }
-
-# --- weights: the Gluon parameter holding each canonical array ---
-
-_PARAMS = {
-    "kernel": "weight",
-    "bias": "bias",
-    "gamma": "gamma",
-    "beta": "beta",
-    "moving_mean": "running_mean",
-    "moving_variance": "running_var",
-    "embeddings": "weight",
-    "depthwise_kernel": "depthwise_weight",
-    "pointwise_kernel": "pointwise_weight",
-}
-_RNN_PARAMS = {"kernel": "i2h_weight", "recurrent_kernel": "h2h_weight", "bias": "i2h_bias"}
-
-
-def _key(node: ir.NodeInfo, weight: ir.Weight) -> str | tuple[str, ...]:
-    param, layer = weight.param, "l0"  # Gluon's layer 0, left to right
-    if node.op.kind == "bidirectional":
-        direction, param = param.split("_", 1)
-        layer = "r0" if direction == "backward" else "l0"
-    if node.op.kind in ("bidirectional", *ir.RECURRENT):
-        if param == "bias" and len(weight.shape) == 2:  # the GRU's input and recurrent biases
-            return (f"{node.name}_{layer}_i2h_bias", f"{node.name}_{layer}_h2h_bias")
-        return f"{node.name}_{layer}_{_RNN_PARAMS[param]}"
-    if node.op.kind == "separable_conv2d" and param == "bias":
-        return f"{node.name}_pointwise_bias"
-    return f"{node.name}_{_PARAMS[param]}"
-
-
-def weights(program: ir.Program) -> list[WeightView]:
-    return [weight_view(node, w, _key(node, w)) for node in program.nodes for w in node.weights]
-
-
-def frozen(program: ir.Program) -> list[str]:
-    """Recurrent biases Gluon has and the IR does not, held at zero (grad_req "null"): the
-    second (h2h) bias of LSTM and simple RNN layers, both biases without use_bias."""
-    out = []
-    for node in program.nodes:
-        op = node.op
-        layer = op.layer if op.kind == "bidirectional" else op
-        if layer.kind not in ir.RECURRENT or (layer.kind == "gru" and layer.use_bias):
-            continue
-        biases = ("h2h_bias",) if layer.use_bias else ("i2h_bias", "h2h_bias")
-        directions = ("l0", "r0") if op.kind == "bidirectional" else ("l0",)
-        out += [f"{node.name}.{d}_{bias}" for d in directions for bias in biases]
-    return out
-
-
-# --- losses and optimizers ---
-
-# kind -> (the Gluon loss block, the labels it takes, a note): "classes" are class indices
-# (the same cross-entropy as one-hot rows), "column" (N, 1), "one_hot" rows
-_SOFTMAX = Call("gluon.loss.SoftmaxCrossEntropyLoss")
-_LOGITS = "Gluon's softmax cross-entropy takes logits (from_logits=True: log-probabilities)"
-LOSSES = {
-    "categorical_crossentropy": (_SOFTMAX, "classes", _LOGITS),
-    "sparse_categorical_crossentropy": (_SOFTMAX, "classes", _LOGITS),
-    "binary_crossentropy": (
-        Call("gluon.loss.SigmoidBinaryCrossEntropyLoss"),
-        "column",
-        "Gluon's sigmoid cross-entropy takes logits (from_sigmoid=False)",
-    ),
-    "mse": (Call("gluon.loss.L2Loss", kwargs={"weight": 2.0}), "one_hot", "L2Loss is half of it"),
-    "mae": (Call("gluon.loss.L1Loss"), "one_hot", "the mean absolute error"),
-}
-
-# kind -> the MXNet optimizer computing the IR's formula: MXNet's own where its formula is
-# the IR's, else a Keras* optimizer of _gluon_support (registered with MXNet)
-OPTIMIZERS: dict[str, Callable[[Any], str]] = {
-    "sgd": lambda op: "nag" if op.nesterov else "sgd",
-    "adam": lambda op: "adam",
-    "adamw": lambda op: "kerasadamw",
-    "rmsprop": lambda op: "kerasrmsprop" if op.momentum > 0 and not op.centered else "rmsprop",
-    "adadelta": lambda op: "adadelta" if op.learning_rate == 1.0 else "kerasadadelta",
-    "adagrad": lambda op: "kerasadagrad",
-}
-_LR = {"learning_rate": "LEARNING_RATE"}
-_ADAM = {**_LR, "beta1": "BETA_1", "beta2": "BETA_2", "epsilon": "EPSILON"}
-_RMSPROP = {**_LR, "gamma1": "RHO", "gamma2": "MOMENTUM", "epsilon": "EPSILON"}
-# MXNet optimizer -> (its arguments -> module constants, why it computes the IR's formula)
-_ARGUMENTS: dict[str, tuple[dict[str, str], str]] = {
-    "sgd": ({**_LR, "momentum": "MOMENTUM"}, "MXNet's sgd is the IR's: v = mu * v - lr * g."),
-    "nag": (
-        {**_LR, "momentum": "MOMENTUM"},
-        "MXNet's nag keeps b = -v / lr: the IR's Nesterov step at a constant learning rate.",
-    ),
-    "adam": (_ADAM, "MXNet's adam is the IR's (Keras') form: epsilon outside sqrt(v)."),
-    "kerasadamw": ({**_ADAM, "weight_decay": "WEIGHT_DECAY"}, "MXNet's wd is L2, not decay."),
-    "rmsprop": (
-        {**_RMSPROP, "centered": "CENTERED"},
-        "MXNet's rmsprop is the IR's: epsilon inside the root, gamma2 the centered momentum.",
-    ),
-    "kerasrmsprop": (
-        {**_LR, "rho": "RHO", "momentum": "MOMENTUM", "epsilon": "EPSILON"},
-        "MXNet's rmsprop has momentum only when centered.",
-    ),
-    "adadelta": ({"rho": "RHO", "epsilon": "EPSILON"}, "MXNet's adadelta is the IR's at lr 1."),
-    "kerasadadelta": (
-        {**_LR, "rho": "RHO", "epsilon": "EPSILON"},
-        "MXNet's adadelta has no learning rate.",
-    ),
-    "kerasadagrad": (
-        {**_LR, "eps": "EPSILON", "initial_accumulator_value": "INITIAL_ACCUMULATOR_VALUE"},
-        "MXNet's adagrad starts its accumulator at 0.",
-    ),
-}
-
-# --- CPU threading of the command line ---
-
-PREDICT_BATCH_SIZE = 1024
-# Multiply-adds per step above which a network is compute-bound on CPU: then synchronous
-# compute on every core (NaiveEngine, OpenMP on all cores) beats MXNet's default threading,
-# which overlaps Python's op dispatch with compute on half the cores. Measured per MNIST
-# epoch on 2 cores (first wave): cnn (312M per batch) 1.45x and lenet5 (53M) 1.15x faster;
-# mlp (20M) and stride (7.6M) 1.5x and 1.4x slower.
-COMPUTE_BOUND_MACS = 32_000_000
-
-
-def _macs(node: ir.NodeInfo) -> int:
-    """Multiply-adds per sample of a dense or convolution node (0 for the rest)."""
-    op = node.op
-    if op.kind == "dense":
-        return math.prod(node.input_shape) * op.units
-    if op.kind in ("conv1d", "conv2d"):
-        per_output = math.prod(op.kernel) * node.input_shape[-1] // op.groups
-        return math.prod(node.output_shape) * per_output
-    return 0
-
-
-def compute_bound(program: ir.Program) -> bool:
-    train = program.train
-    batch = train.dataset.batch_size if train else PREDICT_BATCH_SIZE
-    return batch * sum(_macs(node) for node in program.nodes) >= COMPUTE_BOUND_MACS
 
 
 def _called(views: list[LayerView]) -> set[str]:
@@ -580,7 +390,7 @@ def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
         criterion, labels, loss_note = LOSSES[train.loss.kind]
         output = program.outputs[0]
         name = OPTIMIZERS[train.optimizer.kind](train.optimizer)
-        params, note = _ARGUMENTS[name]
+        params, note = OPTIMIZER_ARGUMENTS[name]
         single = output.shape == (1,)  # one output unit: labels as a column, a threshold
         out["loss"] = {
             "criterion": criterion,
