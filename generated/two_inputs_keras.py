@@ -6,6 +6,7 @@ run `nndsl gen`. The command line: `python -m <package>.two_inputs_keras --help`
 
 from __future__ import annotations
 
+import functools
 import sys
 import tempfile
 from pathlib import Path
@@ -75,17 +76,72 @@ def _device(device):
     return str(device).replace("cuda", "gpu")
 
 
-def build_model(device=None):
+@functools.cache
+def _cluster():
+    """tf.distribute.MultiWorkerMirroredStrategy over the cluster $TF_CONFIG names, created
+    once and before other TensorFlow work (as TensorFlow asks); None without one."""
+    if keras.backend.backend() != "tensorflow":
+        return None
+    import tensorflow as tf
+
+    try:
+        resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+        if not resolver.cluster_spec().jobs:
+            return None
+    except ValueError as err:
+        raise ValueError(f"$TF_CONFIG is not valid: {err}") from None
+    if resolver.task_type != "worker":
+        raise ValueError(
+            f"$TF_CONFIG task type {resolver.task_type!r}: only workers are supported"
+        )
+    return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+
+
+def _strategy_for(device):
+    """The $TF_CONFIG cluster, else MirroredStrategy over every GPU when "auto" or "cuda"
+    finds several (TensorFlow backend), else None: one device."""
+    cluster = _cluster()
+    if cluster is not None:
+        return cluster
+    several = len(keras.distribution.list_devices("gpu")) > 1
+    if device in (None, "auto", "cuda") and several and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.distribute.MirroredStrategy()
+    return None
+
+
+def start_workers(device=None):
+    """Join the cluster $TF_CONFIG names (MultiWorkerMirroredStrategy; before any other
+    TensorFlow work) and return (rank, world); (0, 1) without TF_CONFIG."""
+    rank_world = worker_info()  # first: TensorFlow configures collectives at start-up only
+    _device(device)  # a device this machine lacks: a one-line error
+    return rank_world
+
+
+def worker_info():
+    """(rank, world): this worker's index and the number of workers in $TF_CONFIG's cluster."""
+    cluster = _cluster()
+    if cluster is None:
+        return 0, 1
+    resolver = cluster.cluster_resolver
+    return resolver.task_id, resolver.cluster_spec().num_tasks("worker")
+
+
+def build_model(device=None, strategy="auto"):
     """A new model with the IR's initialisers, its variables on `device` ("cpu", "cuda";
-    default: a GPU when there is one), where predict, train and evaluate run too."""
+    default: a GPU when there is one), where predict, train and evaluate run too. Its
+    variables are mirrored by the tf.distribute `strategy`: "auto" is the $TF_CONFIG
+    cluster's or, with several GPUs, MirroredStrategy's (None: one device); `model.strategy`."""
+    strategy = _strategy_for(device) if strategy == "auto" else strategy
     device = _device(device)
-    with keras.device(device):
+    with keras.device(device) if strategy is None else strategy.scope():
         inputs = [
             keras.Input(shape=(28, 28, 1), dtype="float32", name="pixels"),
             keras.Input(shape=(8,), dtype="float32", name="features"),
         ]
         model = keras.Model(inputs, network(*inputs), name=MODEL_NAME)
-    model.device = device
+    model.device, model.strategy = device, strategy
     return model
 
 
@@ -151,7 +207,7 @@ def load_native(path, device=None):
         file = Path(folder) / "model.keras"  # Keras reads only names ending in .keras
         file.write_bytes(Path(path).read_bytes())
         model = keras.saving.load_model(file, compile=False)
-    model.device = device
+    model.device, model.strategy = device, None
     return model
 
 
