@@ -224,6 +224,7 @@ def _train_replicas(model, x, y, epochs, batch_size, validation, verbose, seed):
     strategy, y = model.strategy, _labels(y)
     with strategy.scope():
         _compile(model, make_optimizer(model))
+        model.optimizer.build(model.trainable_variables)  # its slots mirrored, before tracing
     step, replicas = _replica_step(model, strategy), strategy.num_replicas_in_sync
     progress = _harness.Progress(epochs, -(-len(x) // batch_size), verbose)
     for epoch in range(epochs):
