@@ -165,6 +165,10 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
+    if args.action == "convert":
+        from nndsl.shards import convert_command
+
+        return convert_command(args)
     from nndsl.data import fetch_command
 
     return fetch_command(args.name, Path(args.data_dir) if args.data_dir else None)
@@ -298,6 +302,16 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = data.add_parser("fetch", help="download and verify a dataset")
     fetch.add_argument("name", help="dataset name (mnist)")
     fetch.add_argument("--data-dir", help="default: $NNDSL_DATA_DIR or ~/.cache/nndsl")
+    convert = data.add_parser(
+        "convert", help="write a dataset as .npy shards for streaming (`train --data DIR`)"
+    )
+    convert.add_argument("source", help="mnist, FILE.csv (with --test) or FILE.npz")
+    convert.add_argument("--out", required=True, metavar="DIR", help="the new shard folder")
+    convert.add_argument("--shard-rows", type=int, default=10_000, help="rows per shard file")
+    convert.add_argument("--test", metavar="FILE.csv", help="the test split of a CSV source")
+    convert.add_argument("--label", default="label", help="a CSV source's label column")
+    convert.add_argument("--scale", type=float, default=1.0, help="divide features by this")
+    convert.add_argument("--data-dir", help="MNIST's folder: $NNDSL_DATA_DIR or ~/.cache/nndsl")
     sub = add("compare", cmd_compare, "train a spec in every target and compare the runs")
     _compare_arguments(sub)
     sub = add("export", cmd_export, "export a spec with its weights as a model file (ONNX)")

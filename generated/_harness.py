@@ -650,9 +650,12 @@ class Progress:
     def start(self, epoch):
         self.epoch, self.started, self.stopped, self.done = epoch, time.perf_counter(), None, 0
 
-    def step(self):
-        """Count one training step (no host sync: the loss is read once per epoch)."""
+    def step(self, rows=None):
+        """Count one training step (no host sync: the loss is read once per epoch); `rows`:
+        how many rows this worker stepped on (recorded as worker_samples)."""
         self.done += 1
+        if rows is not None:
+            self.history["worker_samples"] = self.history.get("worker_samples", 0) + int(rows)
         if self.done == 1 and self.epoch == 0:
             self.history["first_step_seconds"] = time.perf_counter() - self.started
             self.started = time.perf_counter()
@@ -945,6 +948,7 @@ def _train_worker(module, args, rank, world):
                 test_accuracy=metrics["accuracy"],
                 seed=args.seed,
                 workers=world,
+                worker_samples=history.get("worker_samples"),
                 initial_weights_imported=bool(args.initial_weights),
                 initial_weights_sha256=started_from,
                 batch_order_sha256=batch_order,

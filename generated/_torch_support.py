@@ -19,7 +19,9 @@ from . import _harness
 class BatchNorm(nn.Module):
     """Batch normalisation over axis 1 with the IR's statistics: the moving variance
     averages the biased batch variance (nn.BatchNorm*d averages the unbiased one), and
-    momentum weighs the new batch (torch's convention: 1 - the IR's)."""
+    momentum weighs the new batch (torch's convention: 1 - the IR's). Under data
+    parallelism each worker normalises with its own rows' statistics (per replica, not
+    SyncBatchNorm; docs/semantics.md)."""
 
     def __init__(self, num_features, momentum, eps, center=True, scale=True):
         super().__init__()
@@ -162,8 +164,8 @@ class KerasAdagrad(torch.optim.Optimizer):
 
 
 def make_step(model, optimizer, compute_loss, compile=False, precision="fp32"):
-    """The training step on device tensors: forward, loss, backward, optimizer; it returns
-    the loss as a tensor (no host sync). precision "bf16" or "fp16" runs the forward and
+    """The training step on device tensors: forward, loss, backward (of the loss times
+    `weight`), optimizer; it returns the unweighted loss as a tensor (no host sync). precision "bf16" or "fp16" runs the forward and
     the loss in autocast (fp16 with loss scaling); compile=True compiles the whole step
     with torch.compile (CUDA graphs on a GPU: feed it one batch shape)."""
     device = next(model.parameters()).device.type
@@ -172,15 +174,18 @@ def make_step(model, optimizer, compute_loss, compile=False, precision="fp32"):
         raise ValueError("precision fp16 needs a GPU (use bf16 on the CPU)")
     scaler = torch.amp.GradScaler(device) if dtype is torch.float16 else None
 
-    def step(x, y):
+    def step(x, y, weight=1.0):
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast(device, dtype=dtype, enabled=dtype is not None):
             loss = compute_loss(model(x), y)
+        scaled = (
+            loss if weight == 1.0 else loss * weight
+        )  # a worker's share (harness.worker_weight)
         if scaler is None:
-            loss.backward()
+            scaled.backward()
             optimizer.step()
         else:
-            scaler.scale(loss).backward()
+            scaler.scale(scaled).backward()
             scaler.step(optimizer)
             scaler.update()
         return loss.detach()

@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
@@ -168,14 +169,45 @@ def set_seed(seed, deterministic=False):
         torch.use_deterministic_algorithms(True, warn_only=True)
 
 
+def _resolve_device(device):
+    """ "cpu", "cuda[:N]" or, for None/"auto", a GPU when there is one; ValueError without one."""
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested, but torch finds no GPU")
+    return device
+
+
 def build_model(device=None):
     """A new network with the IR's initialisers, in inference mode, on `device` ("cpu",
     "cuda"; default: a GPU when there is one)."""
-    if device in (None, "auto"):
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    elif str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested, but torch finds no GPU")
-    return Resnet18Net().to(device).eval()
+    return Resnet18Net().to(_resolve_device(device)).eval()
+
+
+def worker_info():
+    """(rank, world size) of torch.distributed's process group; (0, 1) outside one."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def start_workers(device=None):
+    """Join the process group of a torchrun launch ($WORLD_SIZE > 1; $RANK, $LOCAL_RANK,
+    $MASTER_ADDR, $MASTER_PORT): backend nccl on cuda (one GPU per local rank), gloo on the
+    CPU. Returns (rank, world size); (0, 1) without a launch."""
+    device = _resolve_device(device)
+    if _harness.env_int("WORLD_SIZE", 1) > 1 and not dist.is_initialized():
+        cuda = str(device).startswith("cuda")
+        if cuda:
+            torch.cuda.set_device(_harness.env_int("LOCAL_RANK", 0))
+        dist.init_process_group("nccl" if cuda else "gloo")
+    return worker_info()
+
+
+def stop_workers():
+    """Leave the process group start_workers joined."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _device(model):

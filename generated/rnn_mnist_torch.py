@@ -10,8 +10,10 @@ import sys
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from . import _harness
 from ._torch_support import (
@@ -84,14 +86,45 @@ def set_seed(seed, deterministic=False):
         torch.use_deterministic_algorithms(True, warn_only=True)
 
 
+def _resolve_device(device):
+    """ "cpu", "cuda[:N]" or, for None/"auto", a GPU when there is one; ValueError without one."""
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested, but torch finds no GPU")
+    return device
+
+
 def build_model(device=None):
     """A new network with the IR's initialisers, in inference mode, on `device` ("cpu",
     "cuda"; default: a GPU when there is one)."""
-    if device in (None, "auto"):
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    elif str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested, but torch finds no GPU")
-    return RnnMnistNet().to(device).eval()
+    return RnnMnistNet().to(_resolve_device(device)).eval()
+
+
+def worker_info():
+    """(rank, world size) of torch.distributed's process group; (0, 1) outside one."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def start_workers(device=None):
+    """Join the process group of a torchrun launch ($WORLD_SIZE > 1; $RANK, $LOCAL_RANK,
+    $MASTER_ADDR, $MASTER_PORT): backend nccl on cuda (one GPU per local rank), gloo on the
+    CPU. Returns (rank, world size); (0, 1) without a launch."""
+    device = _resolve_device(device)
+    if _harness.env_int("WORLD_SIZE", 1) > 1 and not dist.is_initialized():
+        cuda = str(device).startswith("cuda")
+        if cuda:
+            torch.cuda.set_device(_harness.env_int("LOCAL_RANK", 0))
+        dist.init_process_group("nccl" if cuda else "gloo")
+    return worker_info()
+
+
+def stop_workers():
+    """Leave the process group start_workers joined."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _device(model):
@@ -144,6 +177,23 @@ def train_step(model, optimizer, x, y):
     return make_step(model, optimizer, compute_loss)(x, _labels(y, x.device)).item()
 
 
+def _batch(x, y, rows, device):
+    """Device tensors of `rows`: indexed on the device for in-memory data, gathered on the
+    host per batch from a lazy ShardedArray (data larger than memory)."""
+    if not _harness.is_lazy(x):
+        return x[rows], y[rows]
+    return torch.as_tensor(np.asarray(x[rows], dtype=INPUT_DTYPE), device=device), _labels(
+        y[rows], device
+    )
+
+
+def _on_device(x, y, device):
+    """In-memory data moved to the device once; a lazy ShardedArray stays on disk."""
+    if _harness.is_lazy(x):
+        return x, y
+    return torch.as_tensor(np.asarray(x, dtype=INPUT_DTYPE), device=device), _labels(y, device)
+
+
 def train(
     model,
     x,
@@ -158,24 +208,42 @@ def train(
 ):
     """Mini-batches in the harness's order for `seed` (every target sees the same batches);
     returns the history: loss, epoch_seconds, first_step_seconds (and val_accuracy).
+    x, y: arrays, or lazy ShardedArrays (gathered per batch). In a process group
+    (start_workers) each worker trains DistributedDataParallel on its contiguous share of
+    every global batch, its loss weighted so that the averaged gradient is the global
+    batch's mean gradient: the same steps as one process.
     compile: the whole step through torch.compile (the last partial batch of an epoch is
     dropped: one shape); precision: "fp32", "bf16" or "fp16" (autocast, see make_step)."""
+    rank, world = worker_info()
+    device = _device(model)
+    # BatchNorm: per-replica batch statistics (no SyncBatchNorm); broadcast_buffers hands
+    # rank 0's moving statistics to every worker before each forward pass
+    net = model if world == 1 else DistributedDataParallel(model, broadcast_buffers=True)
     optimizer = make_optimizer(model)
-    step = make_step(model, optimizer, compute_loss, compile, precision)
-    x = torch.as_tensor(np.asarray(x, dtype=INPUT_DTYPE), device=_device(model))
-    y = _labels(y, x.device)
+    step = make_step(net, optimizer, compute_loss, compile, precision)
+    x, y = _on_device(x, y, device)
     end = len(x) - len(x) % batch_size if compile and len(x) >= batch_size else len(x)
-    progress = _harness.Progress(epochs, -(-end // batch_size), verbose)
+    progress = _harness.Progress(epochs, -(-end // batch_size), verbose and rank == 0)
     for epoch in range(epochs):
         model.train()
-        order = torch.as_tensor(_harness.epoch_order(len(x), seed, epoch), device=x.device)
-        total = torch.zeros((), device=x.device)
+        order = _harness.epoch_order(len(x), seed, epoch)
+        order = order if _harness.is_lazy(x) else torch.as_tensor(order, device=device)
+        total = torch.zeros((), device=device)
         progress.start(epoch)
         for begin in range(0, end, batch_size):
-            batch = order[begin : begin + batch_size]
-            total += step(x[batch], y[batch]) * len(batch)
-            progress.step()
+            share = _harness.worker_rows(
+                np.arange(begin, min(begin + batch_size, end)), rank, world
+            )
+            count = len(share)
+            weight = _harness.worker_weight(count, min(batch_size, end - begin), world)
+            if count == 0:  # fewer rows than workers: one row with weight 0 (no gradient)
+                share, weight = np.array([min(begin + batch_size, end) - 1]), 0.0
+            batch = order[int(share[0]) : int(share[-1]) + 1]
+            total += step(*_batch(x, y, batch, device), weight) * count
+            progress.step(count)
         progress.stop()
+        if world > 1:
+            dist.all_reduce(total)
         metrics = {}
         if validation is not None:
             metrics["val_accuracy"] = evaluate(model, *validation)["accuracy"]
@@ -184,14 +252,16 @@ def train(
 
 
 def evaluate(model, x, y, batch_size=BATCH_SIZE):
-    """Mean loss and accuracy over every sample, in inference mode."""
+    """Mean loss and accuracy over every sample (arrays or lazy ShardedArrays), in inference
+    mode."""
     model.eval()
-    x = torch.as_tensor(np.asarray(x, dtype=INPUT_DTYPE), device=_device(model))
-    y = _labels(y, x.device)
-    loss, correct = torch.zeros((), device=x.device), torch.zeros((), device=x.device)
+    device = _device(model)
+    x, y = _on_device(x, y, device)
+    loss, correct = torch.zeros((), device=device), torch.zeros((), device=device)
     with torch.inference_mode():
         for begin in range(0, len(x), batch_size):
-            logits, labels = model(x[begin : begin + batch_size]), y[begin : begin + batch_size]
+            inputs, labels = _batch(x, y, slice(begin, begin + batch_size), device)
+            logits = model(inputs)
             loss += compute_loss(logits, labels) * len(labels)
             correct += count_correct(logits, labels)
     return {"loss": loss.item() / len(x), "accuracy": correct.item() / len(x)}

@@ -1,0 +1,289 @@
+"""Data-parallel training on each framework's own engine, launched as real processes.
+
+Two tables drive every test: LAUNCHERS (target -> how to start N local processes, and the
+weight tolerance measured for it) and OPT_OUT (target -> why it has no launcher yet). Every
+target is in exactly one of them. A launch runs the generated module's own `train` command
+under its framework's convention (torchrun, TF_CONFIG, DMLC roles, ...); each process has a
+timeout, and a hung or failed launch fails the test with the tail of every process's log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nndsl
+from nndsl import codegen, targets
+from tests.cases import random_weights
+from tests.conftest import ROOT, TARGETS
+from tests.test_training import _mnist_available
+
+# the CNN of specs/cnn.nn, smaller, without dropout and without a validation split: the
+# same-math check compares weights, so nothing random may differ between the runs
+SPEC = """
+model dist_cnn {
+    input image(28, 28, 1)
+    conv2d(8, 3, activation=relu)
+    maxpool2d(2)
+    flatten()
+    dense(10, activation=softmax)
+}
+
+train {
+    dataset mnist(batch_size=64)
+    loss categorical_crossentropy
+    optimizer adam(learning_rate=0.001)
+    epochs 1
+    seed 42
+}
+"""
+WORKERS = 2
+GLOBAL_BATCH = 64  # 32 rows per worker
+# 3 full batches and a last one of 37 rows (19 + 18 per worker: unequal worker_weight)
+LIMIT = 3 * GLOBAL_BATCH + 37
+RANK0_ROWS = 3 * GLOBAL_BATCH // 2 + 19
+TIMEOUT = 300.0  # seconds per launch (every process of it)
+FLOOR = 0.97  # specs/cnn.nn after one epoch in one process (tests/test_training.py)
+
+pytestmark = pytest.mark.skipif(
+    not _mnist_available() and not os.environ.get("NNDSL_REQUIRE_DATA"),
+    reason="MNIST not fetched: run `nndsl data fetch mnist`",
+)
+
+
+@dataclass(frozen=True)
+class Process:
+    """One process of a launch: its command line and the variables added to its env."""
+
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+# module (importable name), workers, the `train` command's arguments -> processes
+Launch = Callable[[str, int, list[str]], list[Process]]
+
+
+@dataclass(frozen=True)
+class Launcher:
+    """How a target starts N workers, and the max abs weight difference allowed between
+    N workers and one process after 4 steps (measured; see the row's comment)."""
+
+    launch: Launch
+    tolerance: float
+
+
+def free_port() -> int:
+    """A TCP port the OS says is free now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def torchrun(module: str, workers: int, args: list[str]) -> list[Process]:
+    """`torchrun --standalone` (a c10d rendezvous on a free localhost port): WORLD_SIZE, RANK,
+    LOCAL_RANK, MASTER_ADDR and MASTER_PORT for each worker; gloo on the CPU."""
+    run = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    return [Process([*run, f"--nproc_per_node={workers}", "-m", module, *args])]
+
+
+LAUNCHERS: dict[str, Launcher] = {
+    # measured: max abs diff 2.6e-8 after 4 Adam steps (2 workers vs 1 process; without
+    # worker_weight on the uneven last batch it is 5.8e-5)
+    "torch": Launcher(torchrun, 1e-6),
+}
+OPT_OUT: dict[str, str] = {
+    "keras": "tf.distribute (MultiWorkerMirroredStrategy via TF_CONFIG) not wired yet",
+    "tf": "tf.distribute (MultiWorkerMirroredStrategy via TF_CONFIG) not wired yet",
+    "gluon": "MXNet KVStore dist_sync (DMLC scheduler/server/workers) not wired yet",
+    "flax": "jax.distributed across CPU processes not wired yet",
+}
+
+
+def test_every_target_has_a_launcher_or_a_reason():
+    assert sorted(TARGETS) == sorted([*LAUNCHERS, *OPT_OUT])
+    assert not set(LAUNCHERS) & set(OPT_OUT)
+
+
+def _launcher(target: str) -> Launcher:
+    if target in OPT_OUT:
+        pytest.skip(f"{target}: {OPT_OUT[target]}")
+    return LAUNCHERS[target]
+
+
+# ---- running launches ----
+
+
+def write_package(root: Path, program: nndsl.ir.Program, spec_file: str) -> str:
+    """Render `program` for every target into the package `root/pkg` (no import here)."""
+    folder = root / "pkg"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / codegen.INIT).write_text("")
+    (folder / codegen.HARNESS).write_text(codegen._harness_source())
+    for target in targets.registry().values():
+        if target.support_module:
+            source = codegen._support_source(target)
+            (folder / f"{target.support_module}.py").write_text(source)
+        source = codegen.render_source(program, target, spec_file)
+        (folder / f"{program.name}_{target.name}.py").write_text(source)
+    return "pkg"
+
+
+def run(processes: list[Process], cwd: Path, timeout: float = TIMEOUT) -> list[str]:
+    """Start every process, wait for all; the logs (stdout + stderr) of each. A nonzero exit
+    or a timeout fails the test with each process's log tail."""
+    env = {**os.environ, "PYTHONPATH": str(cwd), "OMP_NUM_THREADS": "1"}
+    env.pop("NNDSL_DEBUG", None)
+    logs, running = [cwd / f"log{i}.txt" for i in range(len(processes))], []
+    for process, log in zip(processes, logs, strict=True):
+        handle = open(log, "w")  # noqa: SIM115 - closed below, after the process ends
+        child = subprocess.Popen(
+            process.argv,
+            cwd=cwd,
+            env={**env, **process.env},
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        running.append((child, handle))
+    failure = None
+    try:
+        for child, _ in running:
+            try:
+                if child.wait(timeout=timeout) != 0 and failure is None:
+                    failure = f"exit {child.returncode}"
+            except subprocess.TimeoutExpired:
+                failure = failure or f"timed out after {timeout:.0f}s"
+                break
+    finally:
+        for child, handle in running:
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+            handle.close()
+    texts = [log.read_text(errors="replace") for log in logs]
+    if failure:
+        tails = "\n".join(
+            f"--- process {i}: {p.argv}\n{t[-3000:]}"
+            for i, (p, t) in enumerate(zip(processes, texts, strict=True))
+        )
+        pytest.fail(f"launch failed ({failure}):\n{tails}")
+    return texts
+
+
+def train_args(out: Path, name: str, limit: int, initial: Path | None) -> list[str]:
+    args = ["train", "--device", "cpu", "--limit", str(limit), "--quiet"]
+    args += ["--save", str(out / f"{name}.npz"), "--json", str(out / f"{name}.json")]
+    return args + (["--initial-weights", str(initial)] if initial else [])
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A package of the spec in every target, and shared initial weights."""
+    root = tmp_path_factory.mktemp("distributed")
+    program = nndsl.loads(SPEC, "dist_cnn.nn")
+    write_package(root, program, "dist_cnn.nn")
+    weights = random_weights(program, seed=3)
+    np.savez(root / "initial.npz", **{k: v.astype(np.float32) for k, v in weights.items()})
+    return root
+
+
+def _weights(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as archive:
+        return {name: archive[name] for name in archive.files}
+
+
+@pytest.fixture(scope="module")
+def same_math(workdir: Path):
+    """target -> (one-process weights, N-worker weights, N-worker JSON record, logs), cached."""
+    cache: dict[str, tuple] = {}
+
+    def get(target: str):
+        if target not in cache:
+            module, limit = f"pkg.dist_cnn_{target}", LIMIT
+            initial = workdir / "initial.npz"
+            one = train_args(workdir, f"{target}-1", limit, initial)
+            run([Process([sys.executable, "-m", module, *one])], workdir)
+            many = train_args(workdir, f"{target}-{WORKERS}", limit, initial)
+            logs = run(LAUNCHERS[target].launch(module, WORKERS, many), workdir)
+            record = json.loads((workdir / f"{target}-{WORKERS}.json").read_text())
+            one_w, many_w = (_weights(workdir / f"{target}-{n}.npz") for n in (1, WORKERS))
+            cache[target] = (one_w, many_w, record, logs)
+        return cache[target]
+
+    return get
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_n_workers_give_the_weights_of_one_process(target, same_math, workdir):
+    launcher = _launcher(target)
+    one, many, record, logs = same_math(target)
+    assert record["workers"] == WORKERS and record["train_samples"] == LIMIT
+    assert record["worker_samples"] == RANK0_ROWS  # rank 0 stepped on its share only
+    assert sorted(one) == sorted(many)
+    initial = _weights(workdir / "initial.npz")
+    moved = max(float(np.abs(one[name] - initial[name]).max()) for name in one)
+    assert moved > 100 * launcher.tolerance, "training barely moved the weights: no check"
+    diff = max(float(np.abs(one[name] - many[name]).max()) for name in one)
+    assert diff < launcher.tolerance, f"max abs weight diff {diff:.3g}"
+    # rank 0 alone prints the result
+    assert "".join(logs).count("test accuracy") == 1
+
+
+def test_weights_saved_by_workers_load_in_every_target(same_math, workdir):
+    trained = next(iter(LAUNCHERS))
+    _, many, _, logs = same_math(trained)
+    printed = float("".join(logs).rsplit("test accuracy ", 1)[1].split()[0])
+    weights = workdir / f"{trained}-{WORKERS}.npz"
+    accuracies = {}
+    for target in TARGETS:
+        args = ["evaluate", "--device", "cpu", "--weights", str(weights)]
+        args += [
+            "--limit",
+            str(LIMIT),
+            "--json",
+            str(workdir / f"eval-{target}.json"),
+        ]
+        run([Process([sys.executable, "-m", f"pkg.dist_cnn_{target}", *args])], workdir)
+        accuracies[target] = json.loads((workdir / f"eval-{target}.json").read_text())["accuracy"]
+    # the same predictions everywhere (one flip allowed: float rounding between frameworks)
+    assert all(abs(a - printed) <= 1.5 / (LIMIT) for a in accuracies.values()), (
+        printed,
+        accuracies,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", TARGETS)
+def test_one_epoch_with_workers_reaches_the_floor(target, tmp_path):
+    launcher = _launcher(target)
+    write_package(tmp_path, nndsl.load(ROOT / "specs" / "cnn.nn"), "specs/cnn.nn")
+    args = ["train", "--device", "cpu", "--epochs", "1", "--quiet", "--json", "cnn.json"]
+    run(launcher.launch(f"pkg.cnn_{target}", WORKERS, args), tmp_path, timeout=1800)
+    record = json.loads((tmp_path / "cnn.json").read_text())
+    assert record["workers"] == WORKERS
+    assert record["test_accuracy"] >= FLOOR, record["test_accuracy"]
+
+
+@pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="this machine has a GPU")
+@pytest.mark.parametrize("target", TARGETS)
+def test_cuda_without_a_gpu_is_one_line_and_exit_2(target, workdir):
+    argv = [sys.executable, "-m", f"pkg.dist_cnn_{target}", "train", "--device", "cuda"]
+    env = {**os.environ, "PYTHONPATH": str(workdir)}
+    done = subprocess.run(
+        [*argv, "--limit", "8"], cwd=workdir, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"pkg.dist_cnn_{target}: error: device 'cuda'"), last
