@@ -204,13 +204,16 @@ def _train_gathered(model, x, y, epochs, batch_size, validation, verbose, seed):
         for begin in range(0, len(x), batch_size):
             batch = order[begin : begin + batch_size]
 
-            def rows(context, batch=batch):
+            taken = []  # the rows of this process's replicas
+
+            def rows(context, batch=batch, taken=taken):
                 mine = _harness.worker_rows(batch, context.replica_id_in_sync_group, replicas)
+                taken.append(len(mine))
                 return tf.constant(np.asarray(x[mine], dtype=INPUT_DTYPE)), tf.constant(y[mine])
 
             inputs = strategy.experimental_distribute_values_from_function(rows)
             total += step(*inputs, tf.constant(len(batch), tf.int64)) * len(batch)
-            progress.step()
+            progress.step(sum(taken))
         progress.stop()
         metrics = {}
         if validation is not None:
