@@ -115,9 +115,9 @@ LAUNCHERS: dict[str, Launcher] = {
     # worker_weight on the uneven last batch it is 5.8e-5)
     "torch": Launcher(torchrun, 1e-6),
     # measured: max abs diff 1.14e-6 (keras) and 1.13e-6 (tf) after 4 Adam steps, at one
-    # element of 13,520 (dense_1.kernel[656, 3], the one torch's 2.7e-8..2.7e-7 comes from
-    # too: its gradient nearly cancels, so Adam's m / sqrt(v) magnifies float rounding); every
-    # other element is within 1e-7. Without the rows / batch weighting it would be ~5e-5.
+    # element of 13,520 (dense_1.kernel[656, 3], also torch's largest, 2.7e-7 in that run: its
+    # gradient nearly cancels, so Adam's m / sqrt(v) magnifies float rounding); every other
+    # element is within 1e-7.
     "keras": Launcher(tf_config, 5e-6),
     "tf": Launcher(tf_config, 5e-6),
 }
