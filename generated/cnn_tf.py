@@ -86,8 +86,8 @@ def build_model(device=None, strategy="auto"):
     when TensorFlow sees one); `model.device` is where predict and train run it. Its variables
     are mirrored by `strategy`: "auto" is the $TF_CONFIG cluster's or, with several GPUs,
     MirroredStrategy's (None: one device); `model.strategy` keeps it."""
-    device = tf_device(device)
     strategy = strategy_for(device) if strategy == "auto" else strategy
+    device = tf_device(device)
     with tf.device(device) if strategy is None else strategy.scope():
         model = CnnNet()
     model.device, model.strategy = device, strategy
