@@ -42,11 +42,18 @@ def tf_device(device=None):
 # ---- tf.distribute: the workers $TF_CONFIG names, several GPUs in one process ----
 
 
-@functools.cache
-def cluster_strategy():
-    """tf.distribute.MultiWorkerMirroredStrategy over the cluster $TF_CONFIG names, created
-    once and before other TensorFlow work (as TensorFlow asks); None without TF_CONFIG."""
-    text = os.environ.get("TF_CONFIG", "")
+_JOINED = []  # the cluster start_workers joined: at most one strategy per process
+
+
+def join_cluster():
+    """Join the cluster $TF_CONFIG names, once: tf.distribute.MultiWorkerMirroredStrategy,
+    created before other TensorFlow work (as TensorFlow asks); None without TF_CONFIG."""
+    if not _JOINED:
+        _JOINED.append(_cluster_from_config(os.environ.get("TF_CONFIG", "")))
+    return _JOINED[0]
+
+
+def _cluster_from_config(text):
     if not text.strip():
         return None
     try:
@@ -63,8 +70,9 @@ def cluster_strategy():
 
 
 def cluster_rank():
-    """(rank, world): this worker's index and the number of workers; (0, 1) without TF_CONFIG."""
-    strategy = cluster_strategy()
+    """(rank, world) in the joined cluster: this worker's index and the number of workers;
+    (0, 1) when this process joined none."""
+    strategy = _JOINED[0] if _JOINED else None
     if strategy is None:
         return 0, 1
     resolver = strategy.cluster_resolver
@@ -72,11 +80,11 @@ def cluster_rank():
 
 
 def strategy_for(device=None):
-    """The strategy a model for `device` is built under: the $TF_CONFIG cluster, else
+    """The strategy a model for `device` is built under: the cluster start_workers joined
+    (a $TF_CONFIG left set does not make `evaluate` wait for other workers), else
     MirroredStrategy over every GPU when "auto" or "cuda" finds several, else None."""
-    cluster = cluster_strategy()
-    if cluster is not None:
-        return cluster
+    if _JOINED and _JOINED[0] is not None:
+        return _JOINED[0]
     gpus = tf.config.list_logical_devices("GPU")
     if device in (None, "auto", "cuda") and len(gpus) > 1:
         return tf.distribute.MirroredStrategy([gpu.name for gpu in gpus])

@@ -6,7 +6,6 @@ run `nndsl gen`. The command line: `python -m <package>.imdb_lstm_keras --help`.
 
 from __future__ import annotations
 
-import functools
 import sys
 import tempfile
 from pathlib import Path
@@ -62,10 +61,18 @@ def _device(device):
     return str(device).replace("cuda", "gpu")
 
 
-@functools.cache
-def _cluster():
-    """tf.distribute.MultiWorkerMirroredStrategy over the cluster $TF_CONFIG names, created
-    once and before other TensorFlow work (as TensorFlow asks); None without one."""
+_JOINED = []  # the cluster start_workers joined: at most one strategy per process
+
+
+def _join_cluster():
+    """Join the cluster $TF_CONFIG names, once: tf.distribute.MultiWorkerMirroredStrategy,
+    created before other TensorFlow work (as TensorFlow asks); None without one."""
+    if not _JOINED:
+        _JOINED.append(_cluster_from_config())
+    return _JOINED[0]
+
+
+def _cluster_from_config():
     if keras.backend.backend() != "tensorflow":
         return None
     import tensorflow as tf
@@ -84,11 +91,11 @@ def _cluster():
 
 
 def _strategy_for(device):
-    """The $TF_CONFIG cluster, else MirroredStrategy over every GPU when "auto" or "cuda"
-    finds several (TensorFlow backend), else None: one device."""
-    cluster = _cluster()
-    if cluster is not None:
-        return cluster
+    """The cluster start_workers joined (a $TF_CONFIG left set does not make `evaluate` wait
+    for other workers), else MirroredStrategy over every GPU when "auto" or "cuda" finds
+    several (TensorFlow backend), else None: one device."""
+    if _JOINED and _JOINED[0] is not None:
+        return _JOINED[0]
     several = len(keras.distribution.list_devices("gpu")) > 1
     if device in (None, "auto", "cuda") and several and keras.backend.backend() == "tensorflow":
         import tensorflow as tf
@@ -100,14 +107,15 @@ def _strategy_for(device):
 def start_workers(device=None):
     """Join the cluster $TF_CONFIG names (MultiWorkerMirroredStrategy; before any other
     TensorFlow work) and return (rank, world); (0, 1) without TF_CONFIG."""
-    rank_world = worker_info()  # first: TensorFlow configures collectives at start-up only
+    _join_cluster()  # first: TensorFlow configures collectives at start-up only
     _device(device)  # a device this machine lacks: a one-line error
-    return rank_world
+    return worker_info()
 
 
 def worker_info():
-    """(rank, world): this worker's index and the number of workers in $TF_CONFIG's cluster."""
-    cluster = _cluster()
+    """(rank, world): this worker's index and the number of workers in the joined cluster;
+    (0, 1) when this process joined none."""
+    cluster = _JOINED[0] if _JOINED else None
     if cluster is None:
         return 0, 1
     resolver = cluster.cluster_resolver

@@ -24,6 +24,7 @@ from ._tf_support import (
     count_canonical,
     export_canonical,
     import_canonical,
+    join_cluster,
     replica_step,
     strategy_for,
     tf_device,
@@ -100,13 +101,13 @@ def build_model(device=None, strategy="auto"):
 def start_workers(device=None):
     """Join the cluster $TF_CONFIG names (MultiWorkerMirroredStrategy; before any other
     TensorFlow work) and return (rank, world); (0, 1) without TF_CONFIG."""
-    rank_world = cluster_rank()  # first: TensorFlow configures collectives at start-up only
+    join_cluster()  # first: TensorFlow configures collectives at start-up only
     tf_device(device)  # a device this machine lacks: a one-line error
-    return rank_world
+    return cluster_rank()
 
 
 def worker_info():
-    """(rank, world): this worker's index and the number of workers in $TF_CONFIG's cluster."""
+    """(rank, world): this worker's index and the number of workers in the joined cluster."""
     return cluster_rank()
 
 
