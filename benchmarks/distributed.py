@@ -7,7 +7,10 @@ Each run is the module's own `train` command; the figure is rank 0's samples_per
 (global samples over rank 0's epoch time, the first step left out), and its test accuracy.
 Targets in the test's OPT_OUT table are listed with their reason. Not a test: on a 2-core
 machine no speed-up is expected (two workers share the cores and add gradient exchange);
-measure on a quiet machine and report `uptime` load with the figures.
+measure on a quiet machine and report `uptime` load with the figures. Threads per process are
+the cores shared evenly (OMP_NUM_THREADS); on a loaded machine a 2-thread process is badly
+oversubscribed (at load 9 on 2 cores, torch's CNN step ran 5x slower with 2 threads than
+with 1), so figures from a busy machine say nothing about data parallelism.
 """
 
 from __future__ import annotations
@@ -27,9 +30,16 @@ import nndsl  # noqa: E402
 from tests.test_distributed import LAUNCHERS, OPT_OUT, Process, write_package  # noqa: E402
 
 
-def launch(processes: list[Process], cwd: Path, timeout: float) -> str | None:
+def threads(workers: int) -> int:
+    """Threads per process: the cores shared evenly (torchrun alone would set 1 per worker,
+    and one process would take every core: an unfair comparison)."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def launch(processes: list[Process], cwd: Path, timeout: float, workers: int) -> str | None:
     """Run every process to the end; None, or why the launch failed."""
     env = {**os.environ, "PYTHONPATH": str(cwd), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env["OMP_NUM_THREADS"] = str(threads(workers))
     children = [
         subprocess.Popen(
             p.argv,
@@ -64,7 +74,7 @@ def measure(target: str, workers: int, args: argparse.Namespace, work: Path) -> 
         processes = [Process([sys.executable, "-m", module, *train])]
     else:
         processes = LAUNCHERS[target].launch(module, workers, train)
-    failure = launch(processes, work, args.timeout)
+    failure = launch(processes, work, args.timeout, workers)
     if failure or not record.exists():
         return {"error": failure or "no JSON record"}
     data = json.loads(record.read_text())
@@ -84,6 +94,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         write_package(work, nndsl.load(ROOT / "specs" / "cnn.nn"), "specs/cnn.nn")
+        print(f"OMP_NUM_THREADS: {threads(1)} for 1 process, {threads(args.workers)} per worker")
         print(f"| target | 1 process samples/s | {args.workers} processes samples/s | ratio |")
         print("|---|---|---|---|")
         for target in [*LAUNCHERS, *OPT_OUT]:

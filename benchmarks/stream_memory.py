@@ -41,10 +41,39 @@ def run(work: Path, module: str, source: list[str], name: str) -> dict:
     return {key: data[key] for key in ("peak_memory_mb", "train_samples", "test_accuracy")}
 
 
+def in_memory(work: Path, args: argparse.Namespace, program, splits: dict) -> dict:
+    """The same 4x rows from an .npz dataset (loaded whole by the module's load_data)."""
+    import numpy as np
+
+    path = work / "data-4x.npz"
+    arrays = {
+        f"{key}_{split}": np.concatenate([c[i] for c in chunks])
+        for split, chunks in splits.items()
+        for i, key in enumerate("xy")
+    }
+    np.savez(path, **arrays)
+    del arrays
+    source = Path(args.spec).read_text(encoding="utf-8")
+    dataset = next(line for line in source.splitlines() if line.strip().startswith("dataset "))
+    batch = dataset.split("batch_size=")[1].split(")")[0].split(",")[0]
+    spec = source.replace(dataset, f'    dataset npz("{path}", batch_size={batch})')
+    (work / "npz.nn").write_text(spec.replace(f"model {program.name}", "model npz_copy"))
+    write_package(work, nndsl.load(work / "npz.nn"), "npz.nn")
+    try:
+        return run(work, f"pkg.npz_copy_{args.target}", [], "m4")
+    finally:
+        path.unlink()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", default="torch")
     parser.add_argument("--spec", default=str(ROOT / "specs" / "mlp.nn"))
+    parser.add_argument(
+        "--in-memory",
+        action="store_true",
+        help="also 4x loaded whole (an npz dataset): the contrast",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     h = harness()
@@ -61,6 +90,9 @@ def main() -> int:
             h.write_shards(folder, splits, MNIST_SHAPE, 10, 10_000)
             results[f"stream_{times}x"] = run(work, module, ["--data", str(folder)], f"s{times}")
             print(f"streaming {times}x: {results[f'stream_{times}x']}", flush=True)
+            if args.in_memory and times == 4:
+                results["memory_4x"] = in_memory(work, args, program, splits)
+                print(f"in memory 4x: {results['memory_4x']}", flush=True)
             for shard in folder.iterdir():
                 shard.unlink()
             folder.rmdir()

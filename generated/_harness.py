@@ -290,8 +290,9 @@ def worker_weight(rows, batch, world):
 
 
 def start_workers(module, device):
-    """(rank, world) after the module's `start_workers` joined its framework's launch (torchrun,
-    TF_CONFIG, DMLC roles, ...); (0, 1) for a module without one or a one-process run."""
+    """(rank, world) after the module's `start_workers` joined the launch its framework's
+    convention describes (variables such as $WORLD_SIZE, $TF_CONFIG, $DMLC_ROLE); (0, 1) for
+    a module without one or a one-process run."""
     start = getattr(module, "start_workers", None)
     return start(device) if start is not None else (0, 1)
 
@@ -881,6 +882,10 @@ def _record(module, model, **fields):
 
 
 def _data(module, args):
+    if args.data and hasattr(module, "INPUT_SHAPES"):
+        raise DataError(
+            f"--data: a shard folder holds one input, {module.MODEL_NAME} has {len(module.INPUT_SHAPES)}"
+        )
     if args.data:
         return load_shards(
             args.data, args.limit, module.INPUT_SHAPE, module.INPUT_DTYPE, module.NUM_CLASSES

@@ -147,7 +147,7 @@ def write_package(root: Path, program: nndsl.ir.Program, spec_file: str) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / codegen.INIT).write_text("")
     (folder / codegen.HARNESS).write_text(codegen._harness_source())
-    for target in targets.registry().values():
+    for target in map(targets.get, TARGETS):  # the targets whose modules train in Python
         if target.support_module:
             source = codegen._support_source(target)
             (folder / f"{target.support_module}.py").write_text(source)
@@ -222,23 +222,32 @@ def _weights(path: Path) -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def same_math(workdir: Path):
-    """target -> (one-process weights, N-worker weights, N-worker JSON record, logs), cached."""
-    cache: dict[str, tuple] = {}
+    """(target, limit) -> (one-process weights, N-worker weights, N-worker JSON record, N-worker
+    logs), cached."""
+    cache: dict[tuple[str, int], tuple] = {}
 
-    def get(target: str):
-        if target not in cache:
-            module, limit = f"pkg.dist_cnn_{target}", LIMIT
-            initial = workdir / "initial.npz"
-            one = train_args(workdir, f"{target}-1", limit, initial)
+    def get(target: str, limit: int = LIMIT):
+        if (target, limit) not in cache:
+            module, initial = f"pkg.dist_cnn_{target}", workdir / "initial.npz"
+            name = f"{target}-{limit}"
+            one = train_args(workdir, f"{name}-1", limit, initial)
             run([Process([sys.executable, "-m", module, *one])], workdir)
-            many = train_args(workdir, f"{target}-{WORKERS}", limit, initial)
+            many = train_args(workdir, f"{name}-{WORKERS}", limit, initial)
             logs = run(LAUNCHERS[target].launch(module, WORKERS, many), workdir)
-            record = json.loads((workdir / f"{target}-{WORKERS}.json").read_text())
-            one_w, many_w = (_weights(workdir / f"{target}-{n}.npz") for n in (1, WORKERS))
-            cache[target] = (one_w, many_w, record, logs)
-        return cache[target]
+            record = json.loads((workdir / f"{name}-{WORKERS}.json").read_text())
+            one_w, many_w = (_weights(workdir / f"{name}-{n}.npz") for n in (1, WORKERS))
+            cache[target, limit] = (one_w, many_w, record, logs)
+        return cache[target, limit]
 
     return get
+
+
+def _compare(one: dict, many: dict, tolerance: float, initial: dict) -> None:
+    assert sorted(one) == sorted(many)
+    moved = max(float(np.abs(one[name] - initial[name]).max()) for name in one)
+    assert moved > 100 * tolerance, "training barely moved the weights: no check"
+    diff = max(float(np.abs(one[name] - many[name]).max()) for name in one)
+    assert diff < tolerance, f"max abs weight diff {diff:.3g}"
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -247,21 +256,25 @@ def test_n_workers_give_the_weights_of_one_process(target, same_math, workdir):
     one, many, record, logs = same_math(target)
     assert record["workers"] == WORKERS and record["train_samples"] == LIMIT
     assert record["worker_samples"] == RANK0_ROWS  # rank 0 stepped on its share only
-    assert sorted(one) == sorted(many)
-    initial = _weights(workdir / "initial.npz")
-    moved = max(float(np.abs(one[name] - initial[name]).max()) for name in one)
-    assert moved > 100 * launcher.tolerance, "training barely moved the weights: no check"
-    diff = max(float(np.abs(one[name] - many[name]).max()) for name in one)
-    assert diff < launcher.tolerance, f"max abs weight diff {diff:.3g}"
+    _compare(one, many, launcher.tolerance, _weights(workdir / "initial.npz"))
     # rank 0 alone prints the result
     assert "".join(logs).count("test accuracy") == 1
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_last_batch_smaller_than_the_workers(target, same_math, workdir):
+    """One full batch, then a batch of 1 row: the second worker has no row of its own."""
+    launcher = _launcher(target)
+    one, many, record, _ = same_math(target, GLOBAL_BATCH + 1)
+    assert record["worker_samples"] == GLOBAL_BATCH // 2 + 1
+    _compare(one, many, launcher.tolerance, _weights(workdir / "initial.npz"))
 
 
 def test_weights_saved_by_workers_load_in_every_target(same_math, workdir):
     trained = next(iter(LAUNCHERS))
     _, many, _, logs = same_math(trained)
     printed = float("".join(logs).rsplit("test accuracy ", 1)[1].split()[0])
-    weights = workdir / f"{trained}-{WORKERS}.npz"
+    weights = workdir / f"{trained}-{LIMIT}-{WORKERS}.npz"
     accuracies = {}
     for target in TARGETS:
         args = ["evaluate", "--device", "cpu", "--weights", str(weights)]

@@ -4,6 +4,9 @@ read lazily by the generated harness's ShardedArray."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +15,8 @@ import pytest
 import nndsl
 from nndsl.cli import main
 from nndsl.shards import harness
+from tests.conftest import TARGETS
+from tests.test_distributed import SPEC, write_package
 from tests.test_training import _mnist_available
 
 H = harness()
@@ -170,3 +175,27 @@ def test_torch_trains_the_same_from_shards_as_from_memory(tmp_path, package):
         )
     (w0, loss0, m0), (w1, loss1, m1) = runs
     assert all(np.array_equal(w0[k], w1[k]) for k in w0) and loss0 == loss1 and m0 == m1
+
+
+@pytest.mark.skipif(not _mnist_available(), reason="MNIST not fetched")
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_target_trains_the_same_from_shards(target, tmp_path_factory):
+    root = tmp_path_factory.getbasetemp() / "shards-cli"
+    if not (root / "mnist").exists():
+        write_package(root, nndsl.loads(SPEC, "dist_cnn.nn"), "dist_cnn.nn")
+        assert main(["data", "convert", "mnist", "--out", str(root / "mnist")]) == 0
+    argv = [sys.executable, "-m", f"pkg.dist_cnn_{target}", "train", "--device", "cpu"]
+    argv += ["--limit", "200", "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(root), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    printed = []
+    for extra in ([], ["--data", str(root / "mnist")]):
+        done = subprocess.run(
+            [*argv, *extra], cwd=root, env=env, capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        printed.append(done.stdout.strip().splitlines()[-1])
+    assert printed[0].startswith("test loss") and printed[0] == printed[1]
+    missing = subprocess.run(  # --data is read, not ignored
+        [*argv, "--data", str(root / "none")], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert missing.returncode == 2 and "meta.json: not found" in missing.stderr
