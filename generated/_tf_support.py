@@ -92,24 +92,23 @@ def strategy_for(device=None):
 
 
 def replica_step(strategy, model, optimizer, compute_loss):
-    """A compiled step over the strategy's replicas: step(x, y, batch), x and y each replica's
-    rows (distributed values), `batch` the global batch's size, returns the batch's mean loss.
-    Each replica weighs its rows' mean loss by rows / batch (tf.distribute's
-    compute_average_loss), the strategy's all-reduce sums the gradients, and the optimizer
-    applies the sum once to the mirrored variables: the math of one process on the batch."""
+    """A compiled step over the strategy's replicas: step(x, y, weight), each a distributed
+    value, returns the global batch's mean loss. Each replica weighs its rows' mean loss by
+    `weight`, its rows / the global batch (tf.distribute's compute_average_loss); the
+    strategy's all-reduce sums the gradients, and the optimizer applies the sum once to the
+    mirrored variables: the math of one process on the batch."""
     variables = model.trainable_variables
 
-    def replica(x, y, batch):
+    def replica(x, y, weight):
         with tf.GradientTape() as tape:
-            weight = tf.cast(tf.shape(x)[0], tf.float32) / tf.cast(batch, tf.float32)
             loss = tf.math.multiply_no_nan(compute_loss(model(x, training=True), y), weight)
         gradients = [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
         context = tf.distribute.get_replica_context()
         return context.all_reduce(tf.distribute.ReduceOp.SUM, gradients), loss
 
     @tf.function(reduce_retracing=True)
-    def step(x, y, batch):
-        gradients, loss = strategy.run(replica, args=(x, y, batch))
+    def step(x, y, weight):
+        gradients, loss = strategy.run(replica, args=(x, y, weight))
         gradients = [strategy.experimental_local_results(g)[0] for g in gradients]
         optimizer.apply_gradients(zip(gradients, variables, strict=True))
         return strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)

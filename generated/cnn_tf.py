@@ -219,10 +219,16 @@ def _train_gathered(model, x, y, epochs, batch_size, validation, verbose, seed):
             def rows(context, batch=batch, taken=taken):
                 mine = _harness.worker_rows(batch, context.replica_id_in_sync_group, replicas)
                 taken.append(len(mine))
-                return tf.constant(np.asarray(x[mine], dtype=INPUT_DTYPE)), tf.constant(y[mine])
+                weight = tf.constant(len(mine) / len(batch), tf.float32)
+                mine = mine if len(mine) else batch[:1]  # none of its own: one row, weight 0
+                return (
+                    tf.constant(np.asarray(x[mine], dtype=INPUT_DTYPE)),
+                    tf.constant(y[mine]),
+                    weight,
+                )
 
             inputs = strategy.experimental_distribute_values_from_function(rows)
-            total += step(*inputs, tf.constant(len(batch), tf.int64)) * len(batch)
+            total += step(*inputs) * len(batch)
             progress.step(sum(taken))
         progress.stop()
         metrics = {}

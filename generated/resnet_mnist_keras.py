@@ -326,10 +326,18 @@ def _train_replicas(model, x, y, epochs, batch_size, validation, verbose, seed):
             def rows(context, batch=batch, taken=taken):
                 mine = _harness.worker_rows(batch, context.replica_id_in_sync_group, replicas)
                 taken.append(len(mine))
-                return tf.constant(np.asarray(x[mine], dtype=INPUT_DTYPE)), tf.constant(y[mine])
+                weight = tf.constant(
+                    _harness.worker_weight(len(mine), len(batch), replicas), tf.float32
+                )
+                mine = mine if len(mine) else batch[:1]  # none of its own: one row, weight 0
+                return (
+                    tf.constant(np.asarray(x[mine], dtype=INPUT_DTYPE)),
+                    tf.constant(y[mine]),
+                    weight,
+                )
 
             inputs = strategy.experimental_distribute_values_from_function(rows)
-            total += step(*inputs, tf.constant(len(batch), tf.int64)) * len(batch)
+            total += step(*inputs) * len(batch)
             progress.step(sum(taken))
         progress.stop()
         metrics = {}
@@ -340,26 +348,25 @@ def _train_replicas(model, x, y, epochs, batch_size, validation, verbose, seed):
 
 
 def _replica_step(model, strategy):
-    """A compiled step over the strategy's replicas: step(x, y, batch) with each replica's rows
-    (distributed values) and the global batch's size; returns the batch's mean loss. Keras
-    divides a replica's loss by the replica count and its optimizer sums the replicas'
-    gradients (an all-reduce); the harness's worker_weight on each replica's mean loss makes
-    that sum the global batch's mean gradient: the math of one process."""
+    """A compiled step over the strategy's replicas: step(x, y, weight), each a distributed
+    value, returns the global batch's mean loss. Keras divides a replica's loss by the replica
+    count and its optimizer sums the replicas' gradients (an all-reduce); `weight`, the
+    harness's worker_weight of the replica's rows, makes that sum the global batch's mean
+    gradient: the math of one process."""
     import tensorflow as tf
 
-    variables, replicas = model.trainable_variables, strategy.num_replicas_in_sync
+    variables = model.trainable_variables
 
-    def replica(x, y, batch):
+    def replica(x, y, weight):
         with tf.GradientTape() as tape:
             loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=True), training=True)
-            rows = tf.cast(tf.shape(x)[0], loss.dtype)
-            loss *= _harness.worker_weight(rows, tf.cast(batch, loss.dtype), replicas)
+            loss *= tf.cast(weight, loss.dtype)
         model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss
 
     @tf.function(reduce_retracing=True)
-    def step(x, y, batch):
-        losses = strategy.run(replica, args=(x, y, batch))
+    def step(x, y, weight):
+        losses = strategy.run(replica, args=(x, y, weight))
         return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, None)  # None: over replicas
 
     return step
