@@ -10,7 +10,9 @@ layouts, gate orders, BatchNorm's momentum, Adam's epsilon.
 from __future__ import annotations
 
 import functools
+import json
 import math
+import os
 from operator import attrgetter
 
 import tensorflow as tf
@@ -35,6 +37,83 @@ def tf_device(device=None):
     if device == "cpu":
         return "/CPU:0"
     raise ValueError(f"unknown device {device!r}: use cpu, cuda or auto")
+
+
+# ---- tf.distribute: the workers $TF_CONFIG names, several GPUs in one process ----
+
+
+_JOINED = []  # the cluster start_workers joined: at most one strategy per process
+
+
+def join_cluster():
+    """Join the cluster $TF_CONFIG names, once: tf.distribute.MultiWorkerMirroredStrategy,
+    created before other TensorFlow work (as TensorFlow asks); None without TF_CONFIG."""
+    if not _JOINED:
+        _JOINED.append(_cluster_from_config(os.environ.get("TF_CONFIG", "")))
+    return _JOINED[0]
+
+
+def _cluster_from_config(text):
+    if not text.strip():
+        return None
+    try:
+        config = json.loads(text)
+        workers, task = config["cluster"]["worker"], config["task"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise ValueError(
+            f"$TF_CONFIG is not a cluster of workers with a task ({type(err).__name__}: {err})"
+        ) from None
+    if task.get("type") != "worker" or not 0 <= task.get("index", -1) < len(workers):
+        raise ValueError(f"$TF_CONFIG task {task} is not one of its {len(workers)} workers")
+    resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+    return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+
+
+def cluster_rank():
+    """(rank, world) in the joined cluster: this worker's index and the number of workers;
+    (0, 1) when this process joined none."""
+    strategy = _JOINED[0] if _JOINED else None
+    if strategy is None:
+        return 0, 1
+    resolver = strategy.cluster_resolver
+    return resolver.task_id, resolver.cluster_spec().num_tasks("worker")
+
+
+def strategy_for(device=None):
+    """The strategy a model for `device` is built under: the cluster start_workers joined
+    (a $TF_CONFIG left set does not make `evaluate` wait for other workers), else
+    MirroredStrategy over every GPU when "auto" or "cuda" finds several, else None."""
+    if _JOINED and _JOINED[0] is not None:
+        return _JOINED[0]
+    gpus = tf.config.list_logical_devices("GPU")
+    if device in (None, "auto", "cuda") and len(gpus) > 1:
+        return tf.distribute.MirroredStrategy([gpu.name for gpu in gpus])
+    return None
+
+
+def replica_step(strategy, model, optimizer, compute_loss):
+    """A compiled step over the strategy's replicas: step(x, y, weight), each a distributed
+    value, returns the global batch's mean loss. Each replica weighs its rows' mean loss by
+    `weight`, its rows / the global batch (tf.distribute's compute_average_loss); the
+    strategy's all-reduce sums the gradients, and the optimizer applies the sum once to the
+    mirrored variables: the math of one process on the batch."""
+    variables = model.trainable_variables
+
+    def replica(x, y, weight):
+        with tf.GradientTape() as tape:
+            loss = tf.math.multiply_no_nan(compute_loss(model(x, training=True), y), weight)
+        gradients = [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
+        context = tf.distribute.get_replica_context()
+        return context.all_reduce(tf.distribute.ReduceOp.SUM, gradients), loss
+
+    @tf.function(reduce_retracing=True)
+    def step(x, y, weight):
+        gradients, loss = strategy.run(replica, args=(x, y, weight))
+        gradients = [strategy.experimental_local_results(g)[0] for g in gradients]
+        optimizer.apply_gradients(zip(gradients, variables, strict=True))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
+
+    return step
 
 
 # ---- the IR's initialisers (Keras' definitions) ----
@@ -105,6 +184,13 @@ INITIALIZERS = {
 # ---- canonical weights: the tf.Variable of `<layer>.<param>` is model.<layer>.<param> ----
 
 
+def aggregation(trainable):
+    """How a replica's assignment reaches a mirrored variable: trainable ones are updated once
+    outside the replicas (NONE); BatchNorm's moving statistics take the first replica's value
+    (rank 0's), each replica normalising by its own batch's statistics."""
+    return tf.VariableAggregation.NONE if trainable else tf.VariableAggregation.ONLY_FIRST_REPLICA
+
+
 class Variables(tf.Module):
     """One layer's canonical weights: table entry `<name>.<param>` (shape, initialiser,
     trainable) becomes the tf.Variable self.<param>, drawn by the IR's initialiser."""
@@ -116,7 +202,16 @@ class Variables(tf.Module):
                 layer, param = key.rsplit(".", 1)
                 if layer == name:
                     value = INITIALIZERS[initializer](shape)
-                    setattr(self, param, tf.Variable(value, trainable=trainable, name=param))
+                    setattr(
+                        self,
+                        param,
+                        tf.Variable(
+                            value,
+                            trainable=trainable,
+                            name=param,
+                            aggregation=aggregation(trainable),
+                        ),
+                    )
 
 
 def export_canonical(model, table):

@@ -81,14 +81,78 @@ def _device(device):
     return str(device).replace("cuda", "gpu")
 
 
-def build_model(device=None):
+_JOINED = []  # the cluster start_workers joined: at most one strategy per process
+
+
+def _join_cluster():
+    """Join the cluster $TF_CONFIG names, once: tf.distribute.MultiWorkerMirroredStrategy,
+    created before other TensorFlow work (as TensorFlow asks); None without one."""
+    if not _JOINED:
+        _JOINED.append(_cluster_from_config())
+    return _JOINED[0]
+
+
+def _cluster_from_config():
+    if keras.backend.backend() != "tensorflow":
+        return None
+    import tensorflow as tf
+
+    try:
+        resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+        if not resolver.cluster_spec().jobs:
+            return None
+    except ValueError as err:
+        raise ValueError(f"$TF_CONFIG is not valid: {err}") from None
+    if resolver.task_type != "worker":
+        raise ValueError(
+            f"$TF_CONFIG task type {resolver.task_type!r}: only workers are supported"
+        )
+    return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+
+
+def _strategy_for(device):
+    """The cluster start_workers joined (a $TF_CONFIG left set does not make `evaluate` wait
+    for other workers), else MirroredStrategy over every GPU when "auto" or "cuda" finds
+    several (TensorFlow backend), else None: one device."""
+    if _JOINED and _JOINED[0] is not None:
+        return _JOINED[0]
+    several = len(keras.distribution.list_devices("gpu")) > 1
+    if device in (None, "auto", "cuda") and several and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.distribute.MirroredStrategy()
+    return None
+
+
+def start_workers(device=None):
+    """Join the cluster $TF_CONFIG names (MultiWorkerMirroredStrategy; before any other
+    TensorFlow work) and return (rank, world); (0, 1) without TF_CONFIG."""
+    _join_cluster()  # first: TensorFlow configures collectives at start-up only
+    _device(device)  # a device this machine lacks: a one-line error
+    return worker_info()
+
+
+def worker_info():
+    """(rank, world): this worker's index and the number of workers in the joined cluster;
+    (0, 1) when this process joined none."""
+    cluster = _JOINED[0] if _JOINED else None
+    if cluster is None:
+        return 0, 1
+    resolver = cluster.cluster_resolver
+    return resolver.task_id, resolver.cluster_spec().num_tasks("worker")
+
+
+def build_model(device=None, strategy="auto"):
     """A new model with the IR's initialisers, its variables on `device` ("cpu", "cuda";
-    default: a GPU when there is one), where predict, train and evaluate run too."""
+    default: a GPU when there is one), where predict, train and evaluate run too. Its
+    variables are mirrored by the tf.distribute `strategy`: "auto" is the $TF_CONFIG
+    cluster's or, with several GPUs, MirroredStrategy's (None: one device); `model.strategy`."""
+    strategy = _strategy_for(device) if strategy == "auto" else strategy
     device = _device(device)
-    with keras.device(device):
+    with keras.device(device) if strategy is None else strategy.scope():
         inputs = keras.Input(shape=INPUT_SHAPE, dtype=INPUT_DTYPE, name="input")
         model = keras.Model(inputs, network(inputs), name=MODEL_NAME)
-    model.device = device
+    model.device, model.strategy = device, strategy
     return model
 
 
@@ -134,23 +198,41 @@ def train_step(model, optimizer, x, y):
     return float(logs["loss"])
 
 
+class _Batches(keras.utils.PyDataset):
+    """Batch i is the rows order[i * size : (i + 1) * size] of x and y, gathered when asked
+    (lazy data streams from disk)."""
+
+    def __init__(self, x, y, order, size):
+        super().__init__()
+        self.x, self.y, self.order, self.size = x, y, order, size
+
+    def __len__(self):
+        return -(-len(self.order) // self.size)
+
+    def __getitem__(self, index):
+        rows = self.order[index * self.size : (index + 1) * self.size]
+        return np.asarray(self.x[rows], dtype=INPUT_DTYPE), self.y[rows]
+
+
 def train(
     model, x, y, epochs=EPOCHS, batch_size=BATCH_SIZE, validation=None, verbose=True, seed=SEED
 ):
     """Mini-batches in the harness's order for `seed` (every target sees the same batches):
-    one fit per epoch on the samples in that order. Returns the history: loss,
-    epoch_seconds, first_step_seconds (and val_accuracy)."""
+    one fit per epoch on the samples in that order (lazy data: gathered batch by batch).
+    Returns the history: loss, epoch_seconds, first_step_seconds (and val_accuracy)."""
+    if getattr(model, "strategy", None) is not None:
+        return _train_replicas(model, x, y, epochs, batch_size, validation, verbose, seed)
     _compile(model, make_optimizer(model))
-    x, y = np.asarray(x, dtype=INPUT_DTYPE), _labels(y)
+    lazy, y = _harness.is_lazy(x), _labels(y)  # labels are small: read at once
+    x = x if lazy else np.asarray(x, dtype=INPUT_DTYPE)
     progress = _harness.Progress(epochs, -(-len(x) // batch_size), verbose)
     steps = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: progress.step())
     for epoch in range(epochs):
         order = _harness.epoch_order(len(x), seed, epoch)
+        data = (_Batches(x, y, order, batch_size),) if lazy else (x[order], y[order], batch_size)
         progress.start(epoch)
         with keras.device(model.device):
-            fit = model.fit(
-                x[order], y[order], batch_size, shuffle=False, callbacks=[steps], verbose=0
-            )
+            fit = model.fit(*data, shuffle=False, callbacks=[steps], verbose=0)
         progress.stop()
         metrics = {}
         if validation is not None:
@@ -159,13 +241,91 @@ def train(
     return progress.history
 
 
+def _train_replicas(model, x, y, epochs, batch_size, validation, verbose, seed):
+    """Training under the model's tf.distribute strategy, in a loop of its own (Keras' fit
+    fails under MultiWorkerMirroredStrategy: keras-team/keras#20585): each replica steps on
+    its contiguous share of every global batch (the harness's worker_rows)."""
+    import tensorflow as tf
+
+    strategy, y = model.strategy, _labels(y)
+    with strategy.scope():
+        _compile(model, make_optimizer(model))
+        model.optimizer.build(model.trainable_variables)  # its slots mirrored, before tracing
+    step, replicas = _replica_step(model, strategy), strategy.num_replicas_in_sync
+    progress = _harness.Progress(epochs, -(-len(x) // batch_size), verbose)
+    for epoch in range(epochs):
+        order = _harness.epoch_order(len(x), seed, epoch)
+        total = 0.0
+        progress.start(epoch)
+        for begin in range(0, len(x), batch_size):
+            batch = order[begin : begin + batch_size]
+
+            taken = []  # the rows of this process's replicas
+
+            def rows(context, batch=batch, taken=taken):
+                mine = _harness.worker_rows(batch, context.replica_id_in_sync_group, replicas)
+                taken.append(len(mine))
+                weight = tf.constant(
+                    _harness.worker_weight(len(mine), len(batch), replicas), tf.float32
+                )
+                mine = mine if len(mine) else batch[:1]  # none of its own: one row, weight 0
+                return (
+                    tf.constant(np.asarray(x[mine], dtype=INPUT_DTYPE)),
+                    tf.constant(y[mine]),
+                    weight,
+                )
+
+            inputs = strategy.experimental_distribute_values_from_function(rows)
+            total += step(*inputs) * len(batch)
+            progress.step(sum(taken))
+        progress.stop()
+        metrics = {}
+        if validation is not None:
+            metrics["val_accuracy"] = evaluate(model, *validation)["accuracy"]
+        progress.end(float(total) / len(x), **metrics)
+    return progress.history
+
+
+def _replica_step(model, strategy):
+    """A compiled step over the strategy's replicas: step(x, y, weight), each a distributed
+    value, returns the global batch's mean loss. Keras divides a replica's loss by the replica
+    count and its optimizer sums the replicas' gradients (an all-reduce); `weight`, the
+    harness's worker_weight of the replica's rows, makes that sum the global batch's mean
+    gradient: the math of one process."""
+    import tensorflow as tf
+
+    variables = model.trainable_variables
+
+    def replica(x, y, weight):
+        with tf.GradientTape() as tape:
+            loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=True), training=True)
+            loss *= tf.cast(weight, loss.dtype)
+        model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    @tf.function(reduce_retracing=True)
+    def step(x, y, weight):
+        losses = strategy.run(replica, args=(x, y, weight))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, None)  # None: over replicas
+
+    return step
+
+
 def evaluate(model, x, y, batch_size=BATCH_SIZE):
-    """Mean loss and accuracy over every sample, in inference mode."""
-    x, y = np.asarray(x, dtype=INPUT_DTYPE), _labels(y)
+    """Mean loss and accuracy over every sample, in inference mode (lazy data: batch by
+    batch). A model under a strategy is evaluated by each worker on a one-device copy."""
+    if getattr(model, "strategy", None) is not None:
+        model, weights = build_model(model.device, strategy=None), export_weights(model)
+        import_weights(model, weights)
+    lazy, y = _harness.is_lazy(x), _labels(y)
     if not model.compiled:
         _compile(model, make_optimizer(model))
+    if lazy:
+        data = (_Batches(x, y, np.arange(len(x)), batch_size),)
+    else:
+        data = (np.asarray(x, dtype=INPUT_DTYPE), y, batch_size)
     with keras.device(model.device):
-        metrics = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
+        metrics = model.evaluate(*data, verbose=0, return_dict=True)
     return {"loss": float(metrics["loss"]), "accuracy": float(metrics["accuracy"])}
 
 
@@ -212,7 +372,7 @@ def load_native(path, device=None):
         file = Path(folder) / "model.keras"  # Keras reads only names ending in .keras
         file.write_bytes(Path(path).read_bytes())
         model = keras.saving.load_model(file, compile=False)
-    model.device = device
+    model.device, model.strategy = device, None
     return model
 
 

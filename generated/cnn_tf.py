@@ -20,9 +20,13 @@ from . import _harness
 from ._tf_support import (
     Adam,
     Variables,
+    cluster_rank,
     count_canonical,
     export_canonical,
     import_canonical,
+    join_cluster,
+    replica_step,
+    strategy_for,
     tf_device,
 )
 
@@ -78,14 +82,30 @@ def set_seed(seed, deterministic=False):
         tf.config.experimental.enable_op_determinism()
 
 
-def build_model(device=None):
+def build_model(device=None, strategy="auto"):
     """A new network with the IR's initialisers on `device` ("cpu", "cuda"; default: a GPU
-    when TensorFlow sees one); `model.device` is where predict and train run it."""
+    when TensorFlow sees one); `model.device` is where predict and train run it. Its variables
+    are mirrored by `strategy`: "auto" is the $TF_CONFIG cluster's or, with several GPUs,
+    MirroredStrategy's (None: one device); `model.strategy` keeps it."""
+    strategy = strategy_for(device) if strategy == "auto" else strategy
     device = tf_device(device)
-    with tf.device(device):
+    with tf.device(device) if strategy is None else strategy.scope():
         model = CnnNet()
-    model.device = device
+    model.device, model.strategy = device, strategy
     return model
+
+
+def start_workers(device=None):
+    """Join the cluster $TF_CONFIG names (MultiWorkerMirroredStrategy; before any other
+    TensorFlow work) and return (rank, world); (0, 1) without TF_CONFIG."""
+    join_cluster()  # first: TensorFlow configures collectives at start-up only
+    tf_device(device)  # a device this machine lacks: a one-line error
+    return cluster_rank()
+
+
+def worker_info():
+    """(rank, world): this worker's index and the number of workers in the joined cluster."""
+    return cluster_rank()
 
 
 def count_params(model):
@@ -154,7 +174,10 @@ def train(
     model, x, y, epochs=EPOCHS, batch_size=BATCH_SIZE, validation=None, verbose=True, seed=SEED
 ):
     """Mini-batches in the harness's order for `seed` (every target sees the same batches);
-    returns the history: loss, epoch_seconds, first_step_seconds (and val_accuracy)."""
+    returns the history: loss, epoch_seconds, first_step_seconds (and val_accuracy). Under a
+    strategy (several workers or GPUs), or with lazy data, each batch is gathered on the host."""
+    if getattr(model, "strategy", None) is not None or _harness.is_lazy(x):
+        return _train_gathered(model, x, y, epochs, batch_size, validation, verbose, seed)
     optimizer = make_optimizer(model)
     progress = _harness.Progress(epochs, -(-len(x) // batch_size), verbose)
     with tf.device(model.device):
@@ -175,13 +198,53 @@ def train(
     return progress.history
 
 
+def _train_gathered(model, x, y, epochs, batch_size, validation, verbose, seed):
+    """Training that gathers each global batch's rows on the host, each replica of the model's
+    strategy (the default one: this process) its contiguous share (the harness's worker_rows)."""
+    strategy = model.strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        optimizer = make_optimizer(model)
+    step = replica_step(strategy, model, optimizer, compute_loss)
+    replicas, y = strategy.num_replicas_in_sync, _labels(y)  # labels are small: read at once
+    progress = _harness.Progress(epochs, -(-len(x) // batch_size), verbose)
+    for epoch in range(epochs):
+        order = _harness.epoch_order(len(x), seed, epoch)
+        total = tf.zeros(())
+        progress.start(epoch)
+        for begin in range(0, len(x), batch_size):
+            batch = order[begin : begin + batch_size]
+
+            taken = []  # the rows of this process's replicas
+
+            def rows(context, batch=batch, taken=taken):
+                mine = _harness.worker_rows(batch, context.replica_id_in_sync_group, replicas)
+                taken.append(len(mine))
+                weight = tf.constant(len(mine) / len(batch), tf.float32)
+                mine = mine if len(mine) else batch[:1]  # none of its own: one row, weight 0
+                return (
+                    tf.constant(np.asarray(x[mine], dtype=INPUT_DTYPE)),
+                    tf.constant(y[mine]),
+                    weight,
+                )
+
+            inputs = strategy.experimental_distribute_values_from_function(rows)
+            total += step(*inputs) * len(batch)
+            progress.step(sum(taken))
+        progress.stop()
+        metrics = {}
+        if validation is not None:
+            metrics["val_accuracy"] = evaluate(model, *validation)["accuracy"]
+        progress.end(float(total) / len(x), **metrics)
+    return progress.history
+
+
 def evaluate(model, x, y, batch_size=BATCH_SIZE):
-    """Mean loss and accuracy over every sample, in inference mode."""
-    x, y = np.asarray(x, dtype=INPUT_DTYPE), _labels(y)
-    loss, correct = tf.zeros(()), tf.zeros((), tf.int64)
+    """Mean loss and accuracy over every sample, in inference mode (batches read one at a
+    time: lazy data streams; each worker evaluates on its own)."""
+    y, loss, correct = _labels(y), tf.zeros(()), tf.zeros((), tf.int64)
     with tf.device(model.device):
         for begin in range(0, len(x), batch_size):
-            logits = model.serve(x[begin : begin + batch_size])
+            logits = model.serve(np.asarray(x[begin : begin + batch_size], dtype=INPUT_DTYPE))
             labels = y[begin : begin + batch_size]
             loss += compute_loss(logits, labels) * len(labels)
             correct += count_correct(logits, labels)

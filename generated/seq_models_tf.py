@@ -21,9 +21,12 @@ from ._tf_support import (
     Bidirectional,
     LayerNorm,
     Variables,
+    cluster_rank,
     count_canonical,
     export_canonical,
     import_canonical,
+    join_cluster,
+    strategy_for,
     tf_device,
 )
 
@@ -75,14 +78,30 @@ def set_seed(seed, deterministic=False):
         tf.config.experimental.enable_op_determinism()
 
 
-def build_model(device=None):
+def build_model(device=None, strategy="auto"):
     """A new network with the IR's initialisers on `device` ("cpu", "cuda"; default: a GPU
-    when TensorFlow sees one); `model.device` is where predict and train run it."""
+    when TensorFlow sees one); `model.device` is where predict and train run it. Its variables
+    are mirrored by `strategy`: "auto" is the $TF_CONFIG cluster's or, with several GPUs,
+    MirroredStrategy's (None: one device); `model.strategy` keeps it."""
+    strategy = strategy_for(device) if strategy == "auto" else strategy
     device = tf_device(device)
-    with tf.device(device):
+    with tf.device(device) if strategy is None else strategy.scope():
         model = SeqModelsNet()
-    model.device = device
+    model.device, model.strategy = device, strategy
     return model
+
+
+def start_workers(device=None):
+    """Join the cluster $TF_CONFIG names (MultiWorkerMirroredStrategy; before any other
+    TensorFlow work) and return (rank, world); (0, 1) without TF_CONFIG."""
+    join_cluster()  # first: TensorFlow configures collectives at start-up only
+    tf_device(device)  # a device this machine lacks: a one-line error
+    return cluster_rank()
+
+
+def worker_info():
+    """(rank, world): this worker's index and the number of workers in the joined cluster."""
+    return cluster_rank()
 
 
 def count_params(model):

@@ -254,12 +254,13 @@ OPTIMIZERS = {
 def _support_names(views: list[LayerView], optimizer: str | None) -> list[str]:
     """The names the module imports from _tf_support, in a stable order."""
     used = {"tf_device", "count_canonical", "export_canonical", "import_canonical"}
+    used |= {"cluster_rank", "join_cluster", "strategy_for"}
     for view in views:
         for call in (view.build, view.activation):
             if call is not None and not call.fn.startswith("tf."):
                 used.add(call.fn)
     if optimizer:
-        used.add(optimizer)
+        used |= {optimizer, "replica_step"}
     return sorted(used, key=lambda name: (name[0].islower(), name))
 
 
