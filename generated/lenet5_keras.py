@@ -197,10 +197,11 @@ def make_optimizer(model):
     )
 
 
-def _compile(model, optimizer):
-    """Attach the optimizer, the loss on the logits and the accuracy fit and evaluate use."""
+def _compile(model, optimizer, jit_compile=False):
+    """Attach the optimizer, the loss on the logits and the accuracy fit and evaluate use;
+    jit_compile: fit's whole step through XLA (Keras' "auto" would switch it on with a GPU)."""
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=jit_compile)
 
 
 def train_step(model, optimizer, x, y):
@@ -229,18 +230,29 @@ class _Batches(keras.utils.PyDataset):
 
 
 def train(
-    model, x, y, epochs=EPOCHS, batch_size=BATCH_SIZE, validation=None, verbose=True, seed=SEED
+    model,
+    x,
+    y,
+    epochs=EPOCHS,
+    batch_size=BATCH_SIZE,
+    validation=None,
+    verbose=True,
+    seed=SEED,
+    compile=False,
 ):
     """Mini-batches in the harness's order for `seed` (every target sees the same batches):
     one fit per epoch on the samples in that order (lazy data: gathered batch by batch).
-    Returns the history: loss, epoch_seconds, first_step_seconds (and val_accuracy)."""
+    Returns the history: loss, epoch_seconds, first_step_seconds (and val_accuracy).
+    compile: the whole step compiled by XLA (`jit_compile=True`; the first step of each batch
+    shape, the last partial batch's included, compiles)."""
     if getattr(model, "strategy", None) is not None:
         return _train_replicas(model, x, y, epochs, batch_size, validation, verbose, seed)
-    _compile(model, make_optimizer(model))
+    _compile(model, make_optimizer(model), compile)
     lazy, y = _harness.is_lazy(x), _labels(y)  # labels are small: read at once
     x = x if lazy else np.asarray(x, dtype=INPUT_DTYPE)
     progress = _harness.Progress(epochs, -(-len(x) // batch_size), verbose)
     steps = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: progress.step())
+    steps.async_safe = True  # Keras may call it from its callback thread: no sync per step
     for epoch in range(epochs):
         order = _harness.epoch_order(len(x), seed, epoch)
         data = (_Batches(x, y, order, batch_size),) if lazy else (x[order], y[order], batch_size)

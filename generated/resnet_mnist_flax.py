@@ -264,6 +264,15 @@ def _step(model, optimizer, x, y):
 
 
 @nnx.jit
+def _indexed_step(model, optimizer, x, y, rows):
+    """_step on the `rows` of device-resident x and y: the gather runs inside the compiled
+    step (no eager op per batch)."""
+    loss, grads = nnx.value_and_grad(lambda model: compute_loss(model(x[rows]), y[rows]))(model)
+    optimizer.update(model, grads)
+    return loss
+
+
+@nnx.jit
 def _test_step(model, x, y):
     logits = model(x)
     return compute_loss(logits, y) * len(y), count_correct(logits, y)
@@ -281,14 +290,12 @@ def _host(x, y, rows):
 
 
 def _take(model, x, y, batch):
-    """One global batch for _step and how many rows this process read: indexed on the device
-    from data uploaded once, gathered on the host from lazy data, or, in a jax.distributed
-    launch, assembled from every process's share of its rows (global_batch)."""
+    """One global batch for _step and how many rows this process read: gathered on the host
+    from lazy data, or, in a jax.distributed launch, assembled from every process's share of
+    its rows (global_batch)."""
     if jax.process_count() > 1:
         return global_batch(model.device, batch, lambda rows: _host(x, y, rows))
-    if _harness.is_lazy(x):
-        return _data(model, *_host(x, y, batch)), len(batch)
-    return (x[batch], y[batch]), len(batch)
+    return _data(model, *_host(x, y, batch)), len(batch)
 
 
 def train_step(model, optimizer, x, y):
@@ -306,21 +313,28 @@ def train(
     loss, epoch_seconds, first_step_seconds (and val_accuracy)."""
     replicate(model)  # a launch: rank 0's weights on every process
     optimizer = make_optimizer(model)
-    if jax.process_count() == 1 and not _harness.is_lazy(x):
+    resident = jax.process_count() == 1 and not _harness.is_lazy(x)
+    if resident:
         x, y = _data(model, x, y)  # uploaded once
     progress = _harness.Progress(epochs, -(-len(x) // batch_size), verbose)
     for epoch in range(epochs):
         model.train()
         step = nnx.cached_partial(_step, model, optimizer)  # traverses the model once
+        indexed = nnx.cached_partial(_indexed_step, model, optimizer)
         order = _harness.epoch_order(len(x), seed, epoch)
-        total = 0.0
+        losses, sizes = [], []
         progress.start(epoch)
         for begin in range(0, len(x), batch_size):
             batch = order[begin : begin + batch_size]
-            data, rows = _take(model, x, y, batch)
-            total += step(*data) * len(batch)
+            if resident:
+                loss, rows = indexed(x, y, batch.astype(np.int32)), len(batch)
+            else:
+                data, rows = _take(model, x, y, batch)
+                loss = step(*data)
+            losses.append(loss)
+            sizes.append(len(batch))
             progress.step(rows)
-        total = float(total)  # waits for the last step
+        total = float(np.dot(jax.device_get(losses), sizes))  # waits for the last step
         progress.stop()
         metrics = {}
         if validation is not None:

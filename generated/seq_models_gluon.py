@@ -81,7 +81,7 @@ def build_model(device=None):
     """A new hybridized network with the IR's initialisers on "cpu", "cuda[:N]" or None (auto)."""
     model = SeqModelsNet()
     model.initialize(mx.init.Xavier(), ctx=device_context(device))  # Xavier(): glorot_uniform
-    model.hybridize(static_alloc=True)
+    model.hybridize(static_alloc=True, static_shape=True)  # a new batch shape rebinds the graph
     return model
 
 

@@ -143,9 +143,10 @@ def count_correct(logits, y):
     return tf.math.count_nonzero(predicted == y)
 
 
-def make_optimizer(model):
+def make_optimizer(model, compile=False):
     """The spec's optimizer (rmsprop) over the model's trainable variables;
-    `optimizer.step(x, y)` is the compiled training step, traced once (the batch axis is None)."""
+    `optimizer.step(x, y)` is the training step as a tf.function, traced once (the batch axis
+    is None); compile: XLA-compiled too (`jit_compile=True`, once per batch shape)."""
     variables = model.trainable_variables
     optimizer = RMSprop(
         variables,
@@ -160,7 +161,8 @@ def make_optimizer(model):
         input_signature=[
             tf.TensorSpec((None, *INPUT_SHAPE), INPUT_DTYPE),
             tf.TensorSpec((None,), tf.int64),
-        ]
+        ],
+        jit_compile=compile,
     )
     def step(x, y):
         with tf.GradientTape() as tape:
@@ -183,14 +185,23 @@ def train_step(model, optimizer, x, y):
 
 
 def train(
-    model, x, y, epochs=EPOCHS, batch_size=BATCH_SIZE, validation=None, verbose=True, seed=SEED
+    model,
+    x,
+    y,
+    epochs=EPOCHS,
+    batch_size=BATCH_SIZE,
+    validation=None,
+    verbose=True,
+    seed=SEED,
+    compile=False,
 ):
     """Mini-batches in the harness's order for `seed` (every target sees the same batches);
     returns the history: loss, epoch_seconds, first_step_seconds (and val_accuracy). Under a
-    strategy (several workers or GPUs), or with lazy data, each batch is gathered on the host."""
+    strategy (several workers or GPUs), or with lazy data, each batch is gathered on the host.
+    compile: the step XLA-compiled (see make_optimizer)."""
     if getattr(model, "strategy", None) is not None or _harness.is_lazy(x):
         return _train_gathered(model, x, y, epochs, batch_size, validation, verbose, seed)
-    optimizer = make_optimizer(model)
+    optimizer = make_optimizer(model, compile)
     progress = _harness.Progress(epochs, -(-len(x) // batch_size), verbose)
     with tf.device(model.device):
         x, y = tf.constant(np.asarray(x, dtype=INPUT_DTYPE)), tf.constant(_labels(y))
