@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nndsl import ir
-from nndsl.reference import SELU_ALPHA, SELU_SCALE
+from nndsl.reference_activations import SELU_ALPHA, SELU_SCALE
 from nndsl.targets.channels_first import channels_axis, concat_axis, weight_layout
 
 if TYPE_CHECKING:
