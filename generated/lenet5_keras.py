@@ -326,7 +326,9 @@ def _replica_step(model, strategy):
         with tf.GradientTape() as tape:
             loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=True), training=True)
             loss *= tf.cast(weight, loss.dtype)
-        model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        model.optimizer.apply_gradients(
+            zip(tape.gradient(loss, variables), variables, strict=True)
+        )
         return loss
 
     @tf.function(reduce_retracing=True)

@@ -364,7 +364,7 @@ def test_the_command_line_sets_mxnet_threading_unless_set(outside, tmp_path):
 def test_generated_code_pins_gluon_semantics(spec):
     text = (ROOT / "generated" / f"{spec[:-3]}_gluon.py").read_text()
     assert "NHWC" not in text and "from_logits=True)" not in text
-    assert "model.hybridize(static_alloc=True)" in text
+    assert "model.hybridize(static_alloc=True, static_shape=True)" in text
     # summed per-sample losses, one 1 / batch_size in Trainer.step (dist_sync sums workers)
     assert "trainer.step(batch_size)" in text and "trainer.step(1)" not in text
     assert "**trainer_options()" in text and "share_weights(trainer)" in text

@@ -22,6 +22,13 @@ FLOORS = {"cnn": 0.97, "mlp": 0.91, "resnet_mnist": 0.6, "rnn_mnist": 0.8}
 # training images used per spec (a subset keeps CI short: 200 steps of each)
 LIMIT = {"resnet_mnist": 25_600, "rnn_mnist": 20_000}
 EPOCHS = 1
+# floors left out of CI, with the reason (docs/results.md has their measured figures)
+LEFT_OUT = {
+    (spec, "theano"): "Theano trains on one core, 3-5x slower than the others here: its residual"
+    " and recurrent floors (0.9297, 0.9104 measured) would add ~5 minutes to CI; step parity and"
+    " the contract suite cover the same layers"
+    for spec in ("resnet_mnist", "rnn_mnist")
+}
 
 
 def _mnist_available() -> bool:
@@ -68,6 +75,8 @@ def trained(modules):
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("spec_name", sorted(FLOORS))
 def test_one_epoch_reaches_floor(spec_name, target, trained):
+    if (spec_name, target) in LEFT_OUT:
+        pytest.skip(LEFT_OUT[spec_name, target])
     _, _, history, metrics, _ = trained(spec_name, target)
     print(f"{spec_name} {target}: {metrics} in {history['epoch_seconds']}")
     assert len(history["epoch_seconds"]) == EPOCHS
