@@ -164,6 +164,7 @@ def render_source(
     context["standalone"] = standalone
     context["support_module"] = target.support_module
     context.setdefault("support_imports", [])
+    context.setdefault("support_exports", [])
     if standalone:
         context["harness"] = _harness_source(inline=True)
         context["support"] = _support_source(target, inline=True) if target.support else ""

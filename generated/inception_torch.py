@@ -18,11 +18,23 @@ from torch.nn.parallel import DistributedDataParallel
 from . import _harness
 from ._torch_support import (
     KerasAdam,
+    as_tensors,
     count_canonical,
+    device_of,
     export_canonical,
+    gather,
     import_canonical,
     make_step,
+    resident,
+    resolve_device,
+    worker_info,
+    worker_shares,
 )
+
+# the support module's functions that are part of this module's API
+from ._torch_support import set_seed as set_seed
+from ._torch_support import start_workers as start_workers
+from ._torch_support import stop_workers as stop_workers
 
 SPEC_FILE = "specs/inception.nn"
 MODEL_NAME = "inception"
@@ -99,57 +111,9 @@ class InceptionNet(nn.Module):
         return x
 
 
-def set_seed(seed, deterministic=False):
-    """Seed torch and numpy; `deterministic` also asks torch for deterministic kernels."""
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def _resolve_device(device):
-    """ "cpu", "cuda[:N]" or, for None/"auto", a GPU when there is one; ValueError without one."""
-    if device in (None, "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested, but torch finds no GPU")
-    return device
-
-
 def build_model(device=None):
-    """A new network with the IR's initialisers, in inference mode, on `device` ("cpu",
-    "cuda"; default: a GPU when there is one)."""
-    return InceptionNet().to(_resolve_device(device)).eval()
-
-
-def worker_info():
-    """(rank, world size) of torch.distributed's process group; (0, 1) outside one."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def start_workers(device=None):
-    """Join the process group of a torchrun launch ($WORLD_SIZE > 1; $RANK, $LOCAL_RANK,
-    $MASTER_ADDR, $MASTER_PORT): backend nccl on cuda (one GPU per local rank), gloo on the
-    CPU. Returns (rank, world size); (0, 1) without a launch."""
-    device = _resolve_device(device)
-    if _harness.env_int("WORLD_SIZE", 1) > 1 and not dist.is_initialized():
-        cuda = str(device).startswith("cuda")
-        if cuda:
-            torch.cuda.set_device(_harness.env_int("LOCAL_RANK", 0))
-        dist.init_process_group("nccl" if cuda else "gloo")
-    return worker_info()
-
-
-def stop_workers():
-    """Leave the process group start_workers joined."""
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
-
-
-def _device(model):
-    return next(model.parameters(), torch.empty(0)).device
+    """A new network with the IR's initialisers in eval mode on `device` (default: GPU if any)."""
+    return InceptionNet().to(resolve_device(device)).eval()
 
 
 def count_params(model):
@@ -160,7 +124,7 @@ def count_params(model):
 def predict(model, x, probabilities=False, batch_size=1024):
     """Logits for canonical numpy input (OUTPUT_ACTIVATION applied with probabilities)."""
     model.eval()
-    x = torch.as_tensor(np.asarray(x, dtype=INPUT_DTYPE), device=_device(model))
+    x = torch.as_tensor(np.asarray(x, dtype=INPUT_DTYPE), device=device_of(model))
     with torch.inference_mode():
         logits = torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
         if probabilities:
@@ -168,12 +132,8 @@ def predict(model, x, probabilities=False, batch_size=1024):
     return logits.cpu().numpy()
 
 
-LOSS_FN = nn.CrossEntropyLoss()
-
-
-def compute_loss(logits, y):
-    """The batch's mean loss of the logits against int64 labels."""
-    return LOSS_FN(logits, y)  # class indices: the same value as one-hot rows
+# the batch's mean loss of the logits against int64 class indices (the value of one-hot rows)
+compute_loss = nn.CrossEntropyLoss()
 
 
 def count_correct(logits, y):
@@ -187,32 +147,11 @@ def make_optimizer(model):
     return KerasAdam(params, lr=LEARNING_RATE, betas=(BETA_1, BETA_2), eps=EPSILON)
 
 
-def _labels(y, device):
-    return torch.as_tensor(_harness.check_labels(y, NUM_CLASSES, "labels"), device=device)
-
-
 def train_step(model, optimizer, x, y):
     """One optimizer step on a numpy batch in training mode; returns the batch's loss."""
     model.train()
-    x = torch.as_tensor(np.asarray(x, dtype=INPUT_DTYPE), device=_device(model))
-    return make_step(model, optimizer, compute_loss)(x, _labels(y, x.device)).item()
-
-
-def _batch(x, y, rows, device):
-    """Device tensors of `rows`: indexed on the device for in-memory data, gathered on the
-    host per batch from a lazy ShardedArray (data larger than memory)."""
-    if not _harness.is_lazy(x):
-        return x[rows], y[rows]
-    return torch.as_tensor(np.asarray(x[rows], dtype=INPUT_DTYPE), device=device), _labels(
-        y[rows], device
-    )
-
-
-def _on_device(x, y, device):
-    """In-memory data moved to the device once; a lazy ShardedArray stays on disk."""
-    if _harness.is_lazy(x):
-        return x, y
-    return torch.as_tensor(np.asarray(x, dtype=INPUT_DTYPE), device=device), _labels(y, device)
+    batch = as_tensors(x, y, device_of(model), INPUT_DTYPE, NUM_CLASSES)
+    return make_step(model, optimizer, compute_loss)(*batch).item()
 
 
 def train(
@@ -227,22 +166,17 @@ def train(
     compile=False,
     precision="fp32",
 ):
-    """Mini-batches in the harness's order for `seed` (every target sees the same batches);
-    returns the history: loss, epoch_seconds, first_step_seconds (and val_accuracy).
-    x, y: arrays, or lazy ShardedArrays (gathered per batch). In a process group
-    (start_workers) each worker trains DistributedDataParallel on its contiguous share of
-    every global batch, its loss weighted so that the averaged gradient is the global
-    batch's mean gradient: the same steps as one process.
-    compile: the whole step through torch.compile (the last partial batch of an epoch is
-    dropped: one shape); precision: "fp32", "bf16" or "fp16" (autocast, see make_step)."""
+    """Mini-batches in the harness's order for `seed` (the same in every target); returns the
+    history. x, y: arrays or lazy ShardedArrays. Under start_workers each worker trains
+    DistributedDataParallel on its weighted share of every global batch: one process's steps.
+    compile: torch.compile (drops an epoch's last partial batch); precision: fp32, bf16, fp16."""
     rank, world = worker_info()
-    device = _device(model)
-    # BatchNorm: per-replica batch statistics (no SyncBatchNorm); broadcast_buffers hands
-    # rank 0's moving statistics to every worker before each forward pass
+    device = device_of(model)
+    # BatchNorm: per-replica batch statistics; broadcast_buffers sends rank 0's moving ones
     net = model if world == 1 else DistributedDataParallel(model, broadcast_buffers=True)
     optimizer = make_optimizer(model)
     step = make_step(net, optimizer, compute_loss, compile, precision)
-    x, y = _on_device(x, y, device)
+    x, y = resident(x, y, device, INPUT_DTYPE, NUM_CLASSES)
     end = len(x) - len(x) % batch_size if compile and len(x) >= batch_size else len(x)
     progress = _harness.Progress(epochs, -(-end // batch_size), verbose and rank == 0)
     for epoch in range(epochs):
@@ -251,37 +185,27 @@ def train(
         order = order if _harness.is_lazy(x) else torch.as_tensor(order, device=device)
         total = torch.zeros((), device=device)
         progress.start(epoch)
-        for begin in range(0, end, batch_size):
-            share = _harness.worker_rows(
-                np.arange(begin, min(begin + batch_size, end)), rank, world
-            )
-            count = len(share)
-            weight = _harness.worker_weight(count, min(batch_size, end - begin), world)
-            if count == 0:  # fewer rows than workers: one row with weight 0 (no gradient)
-                share, weight = np.array([min(begin + batch_size, end) - 1]), 0.0
-            batch = order[int(share[0]) : int(share[-1]) + 1]
-            total += step(*_batch(x, y, batch, device), weight) * count
+        for rows, count, weight in worker_shares(end, batch_size, rank, world):
+            batch = gather(x, y, order[rows], device, INPUT_DTYPE, NUM_CLASSES)
+            total += step(*batch, weight) * count
             progress.step(count)
         progress.stop()
         if world > 1:
             dist.all_reduce(total)
-        metrics = {}
-        if validation is not None:
-            metrics["val_accuracy"] = evaluate(model, *validation)["accuracy"]
+        metrics = {"val_accuracy": evaluate(model, *validation)["accuracy"]} if validation else {}
         progress.end(total.item() / end, **metrics)
     return progress.history
 
 
 def evaluate(model, x, y, batch_size=BATCH_SIZE):
-    """Mean loss and accuracy over every sample (arrays or lazy ShardedArrays), in inference
-    mode."""
+    """Mean loss and accuracy (arrays or lazy ShardedArrays), in inference mode."""
     model.eval()
-    device = _device(model)
-    x, y = _on_device(x, y, device)
+    device = device_of(model)
+    x, y = resident(x, y, device, INPUT_DTYPE, NUM_CLASSES)
     loss, correct = torch.zeros((), device=device), torch.zeros((), device=device)
     with torch.inference_mode():
-        for begin in range(0, len(x), batch_size):
-            inputs, labels = _batch(x, y, slice(begin, begin + batch_size), device)
+        for rows in (slice(i, i + batch_size) for i in range(0, len(x), batch_size)):
+            inputs, labels = gather(x, y, rows, device, INPUT_DTYPE, NUM_CLASSES)
             logits = model(inputs)
             loss += compute_loss(logits, labels) * len(labels)
             correct += count_correct(logits, labels)
@@ -340,7 +264,7 @@ def save_native(model, path):
 def load_native(path, device=None):
     """A new model holding a state_dict saved by save_native."""
     model = build_model(device=device)
-    model.load_state_dict(torch.load(path, map_location=_device(model), weights_only=True))
+    model.load_state_dict(torch.load(path, map_location=device_of(model), weights_only=True))
     return model
 
 

@@ -10,12 +10,23 @@ import sys
 
 import numpy as np
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
 from . import _harness
-from ._torch_support import count_canonical, export_canonical, import_canonical
+from ._torch_support import (
+    count_canonical,
+    device_of,
+    export_canonical,
+    import_canonical,
+    resolve_device,
+)
+
+# the support module's functions that are part of this module's API
+from ._torch_support import set_seed as set_seed
+from ._torch_support import start_workers as start_workers
+from ._torch_support import stop_workers as stop_workers
+from ._torch_support import worker_info as worker_info
 
 SPEC_FILE = "specs/seq_models.nn"
 MODEL_NAME = "seq_models"
@@ -68,57 +79,9 @@ class SeqModelsNet(nn.Module):
         return x
 
 
-def set_seed(seed, deterministic=False):
-    """Seed torch and numpy; `deterministic` also asks torch for deterministic kernels."""
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def _resolve_device(device):
-    """ "cpu", "cuda[:N]" or, for None/"auto", a GPU when there is one; ValueError without one."""
-    if device in (None, "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested, but torch finds no GPU")
-    return device
-
-
 def build_model(device=None):
-    """A new network with the IR's initialisers, in inference mode, on `device` ("cpu",
-    "cuda"; default: a GPU when there is one)."""
-    return SeqModelsNet().to(_resolve_device(device)).eval()
-
-
-def worker_info():
-    """(rank, world size) of torch.distributed's process group; (0, 1) outside one."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def start_workers(device=None):
-    """Join the process group of a torchrun launch ($WORLD_SIZE > 1; $RANK, $LOCAL_RANK,
-    $MASTER_ADDR, $MASTER_PORT): backend nccl on cuda (one GPU per local rank), gloo on the
-    CPU. Returns (rank, world size); (0, 1) without a launch."""
-    device = _resolve_device(device)
-    if _harness.env_int("WORLD_SIZE", 1) > 1 and not dist.is_initialized():
-        cuda = str(device).startswith("cuda")
-        if cuda:
-            torch.cuda.set_device(_harness.env_int("LOCAL_RANK", 0))
-        dist.init_process_group("nccl" if cuda else "gloo")
-    return worker_info()
-
-
-def stop_workers():
-    """Leave the process group start_workers joined."""
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
-
-
-def _device(model):
-    return next(model.parameters(), torch.empty(0)).device
+    """A new network with the IR's initialisers in eval mode on `device` (default: GPU if any)."""
+    return SeqModelsNet().to(resolve_device(device)).eval()
 
 
 def count_params(model):
@@ -129,7 +92,7 @@ def count_params(model):
 def predict(model, x, probabilities=False, batch_size=1024):
     """Logits for canonical numpy input (OUTPUT_ACTIVATION applied with probabilities)."""
     model.eval()
-    x = torch.as_tensor(np.asarray(x, dtype=INPUT_DTYPE), device=_device(model))
+    x = torch.as_tensor(np.asarray(x, dtype=INPUT_DTYPE), device=device_of(model))
     with torch.inference_mode():
         logits = torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
         if probabilities:
@@ -211,7 +174,7 @@ def save_native(model, path):
 def load_native(path, device=None):
     """A new model holding a state_dict saved by save_native."""
     model = build_model(device=device)
-    model.load_state_dict(torch.load(path, map_location=_device(model), weights_only=True))
+    model.load_state_dict(torch.load(path, map_location=device_of(model), weights_only=True))
     return model
 
 

@@ -311,7 +311,9 @@ def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
         "frozen": frozen(program),
         "plain_weights": all(v.plain for v in views),
     }
-    imports = ["count_canonical", "export_canonical", "import_canonical"]
+    imports = ["count_canonical", "device_of", "export_canonical", "import_canonical"]
+    imports.append("resolve_device")
+    exports = ["set_seed", "start_workers", "stop_workers"]
     if any(n.op.kind == "batchnorm" for n in program.nodes):
         imports.insert(0, "BatchNorm")
     train = program.train
@@ -328,13 +330,15 @@ def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
             ),
         }
         optimizer = OPTIMIZERS[train.optimizer.kind]
-        imports.append("make_step")
+        imports += ["as_tensors", "gather", "make_step", "resident", "worker_info"]
+        imports.append("worker_shares")
         if not optimizer.startswith("torch."):
             imports.insert(0, optimizer)
     out["output_activations"] = [
         activation(ir.ACTIVATIONS[o.activation]()) for o in program.outputs
     ]
     out["support_imports"] = imports
+    out["support_exports"] = exports if train else [*exports, "worker_info"]
     calls = [v.activation for v in common["views"]] + out["output_activations"]
     if "loss" in out:
         calls.append(out["loss"]["activation"])
