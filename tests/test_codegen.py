@@ -40,6 +40,12 @@ def test_every_spec_has_a_committed_module():
             assert path.is_file(), path.name
 
 
+def test_cnn_torch_reads_like_an_expert_module():
+    """The model, its loss, optimizer and loops; the shared pieces live in the support modules."""
+    lines = (ROOT / "generated" / "cnn_torch.py").read_text().splitlines()
+    assert len(lines) < 250, len(lines)
+
+
 @pytest.mark.parametrize(("spec", "target"), CASES)
 def test_output_parses_is_black_stable_and_deterministic(spec, target):
     text = render(spec, target)
