@@ -14,7 +14,7 @@ EPOCHS ?= 1
 help:
 	@echo "make compare     set up, fetch MNIST, train $(SPEC) in every target and compare ($(EPOCHS) epoch)"
 	@echo "make test        set up, fetch MNIST, lint, golden checks, mutants-fast and the whole test suite"
-	@echo "make test-fast   the test suite without MNIST training and mutation checks"
+	@echo "make test-fast   the quick loop: the tool and every kind in every target (under 2 minutes)"
 	@echo "make regen       regenerate generated/ from specs/"
 	@echo "make mutants     every mutation check (mutants-fast: the CI subset)"
 	@echo "make bench       the CPU speed record (quiet machine only; see benchmarks/speed.py)"
@@ -66,7 +66,7 @@ test: data system lint mutants-fast
 	NNDSL_REQUIRE_DATA=1 $(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: setup
-	$(PY) -m pytest -q -p no:cacheprovider -m "not slow" -x
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow and not integration" -x
 
 regen: setup
 	$(NNDSL) gen specs

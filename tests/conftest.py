@@ -58,9 +58,22 @@ class Package:
         return self.cache[name]
 
 
+# Modules whose tests run programs end to end (process launches, node, wheel builds, the
+# module CLI, training steps compared across every target, ONNX Runtime, hostile files fed
+# to every target): `make test` runs them, `make test-fast` leaves them out (-m "not integration").
+INTEGRATION = {
+    "test_compare", "test_compiled_step", "test_distributed", "test_gluon", "test_hostile_modules",
+    "test_hostile_tool", "test_modules", "test_onnx", "test_semantics", "test_shards", "test_specs",
+    "test_step_parity", "test_tf", "test_tf_distribute", "test_tfjs", "test_theano", "test_wheel",
+}  # fmt: skip
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The one place where Python-module tests leave out targets of another runtime."""
+    """The one place where Python-module tests leave out targets of another runtime, and
+    where the integration modules are marked."""
     for item in items:
+        if item.module is not None and item.module.__name__.rpartition(".")[2] in INTEGRATION:
+            item.add_marker(pytest.mark.integration)
         name = getattr(getattr(item, "callspec", None), "params", {}).get("target")
         name = getattr(name, "name", name)
         if not isinstance(name, str) or name not in targets.NAMES:

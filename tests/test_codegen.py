@@ -94,6 +94,7 @@ def test_generated_is_standalone(spec, target):
     assert relative <= {None, targets.get(target).support_module}  # `from . import _harness`
 
 
+@pytest.mark.integration  # runs a program or compiles: not in make test-fast
 @pytest.mark.parametrize("target", TARGETS)
 def test_standalone_output_runs_on_its_own(target, tmp_path):
     """`nndsl gen -o -` prints one module with the harness inlined: it runs as a script."""

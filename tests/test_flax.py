@@ -88,6 +88,7 @@ def test_adamw_decays_before_the_adam_step(module):
     np.testing.assert_allclose(w + np.asarray(updates["w"]), want, rtol=1e-6)
 
 
+@pytest.mark.integration  # runs a program or compiles: not in make test-fast
 def test_train_compiles_once_per_batch_shape(program, package, monkeypatch):
     """10 samples in batches of 4 over 3 epochs: the step is traced for the full batches and
     once more for the last batch of 2, never per batch or per epoch."""

@@ -106,6 +106,7 @@ def _script(
     return result.returncode, result.stdout + result.stderr
 
 
+@pytest.mark.integration  # runs a program or compiles: not in make test-fast
 def test_a_caught_mutant_exits_0(tmp_path):
     code, out = _script(tmp_path)
     assert code == 0 and "CAUGHT initial/compare-init: 1 failed" in out, out
@@ -125,6 +126,7 @@ def test_without_pytest_every_mutant_is_an_error(tmp_path):
     assert "No module named pytest" in out and "CAUGHT" not in out
 
 
+@pytest.mark.integration  # runs a program or compiles: not in make test-fast
 def test_a_mutant_no_test_notices_is_an_error(tmp_path):
     code, out = _script(tmp_path, new=OLD + "  # the same")
     assert code == 1 and "ERROR  initial/compare-init: no test failed" in out, out

@@ -71,6 +71,7 @@ def test_optimizers_take_a_closure(optimizer, package):
         np.testing.assert_array_equal(results[1][name], value, err_msg=name)
 
 
+@pytest.mark.integration  # runs a program or compiles: not in make test-fast
 def test_compiled_step_equals_the_eager_one(package):
     program, module = _module(package)
     weights = random_weights(program)
