@@ -15,6 +15,12 @@ import numpy as np
 from keras import layers
 
 from . import _harness
+from ._keras_support import resolve_device, strategy_for
+
+# the support module's functions that are part of this module's API
+from ._keras_support import set_seed as set_seed
+from ._keras_support import start_workers as start_workers
+from ._keras_support import worker_info as worker_info
 
 SPEC_FILE = "specs/resnet18.nn"
 MODEL_NAME = "resnet18"
@@ -251,94 +257,13 @@ def network(x):
     return x
 
 
-def set_seed(seed, deterministic=False):
-    """Seed Python, NumPy and the backend; `deterministic` also asks TensorFlow for
-    deterministic kernels (Keras then compiles without XLA)."""
-    keras.utils.set_random_seed(seed)
-    if deterministic and keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        tf.config.experimental.enable_op_determinism()
-
-
-def _device(device):
-    """Keras' name for a device: "cpu", "cuda[:n]", or None/"auto" (a GPU when there is one)."""
-    gpus = keras.distribution.list_devices("gpu")
-    if device in (None, "auto"):
-        return gpus[0] if gpus else "cpu"
-    if str(device).startswith("cuda") and not gpus:
-        raise ValueError(f"device {device!r} requested, but Keras finds no GPU")
-    return str(device).replace("cuda", "gpu")
-
-
-_JOINED = []  # the cluster start_workers joined: at most one strategy per process
-
-
-def _join_cluster():
-    """Join the cluster $TF_CONFIG names, once: tf.distribute.MultiWorkerMirroredStrategy,
-    created before other TensorFlow work (as TensorFlow asks); None without one."""
-    if not _JOINED:
-        _JOINED.append(_cluster_from_config())
-    return _JOINED[0]
-
-
-def _cluster_from_config():
-    if keras.backend.backend() != "tensorflow":
-        return None
-    import tensorflow as tf
-
-    try:
-        resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
-        if not resolver.cluster_spec().jobs:
-            return None
-    except ValueError as err:
-        raise ValueError(f"$TF_CONFIG is not valid: {err}") from None
-    if resolver.task_type != "worker":
-        raise ValueError(
-            f"$TF_CONFIG task type {resolver.task_type!r}: only workers are supported"
-        )
-    return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
-
-
-def _strategy_for(device):
-    """The cluster start_workers joined (a $TF_CONFIG left set does not make `evaluate` wait
-    for other workers), else MirroredStrategy over every GPU when "auto" or "cuda" finds
-    several (TensorFlow backend), else None: one device."""
-    if _JOINED and _JOINED[0] is not None:
-        return _JOINED[0]
-    several = len(keras.distribution.list_devices("gpu")) > 1
-    if device in (None, "auto", "cuda") and several and keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        return tf.distribute.MirroredStrategy()
-    return None
-
-
-def start_workers(device=None):
-    """Join the cluster $TF_CONFIG names (MultiWorkerMirroredStrategy; before any other
-    TensorFlow work) and return (rank, world); (0, 1) without TF_CONFIG."""
-    _join_cluster()  # first: TensorFlow configures collectives at start-up only
-    _device(device)  # a device this machine lacks: a one-line error
-    return worker_info()
-
-
-def worker_info():
-    """(rank, world): this worker's index and the number of workers in the joined cluster;
-    (0, 1) when this process joined none."""
-    cluster = _JOINED[0] if _JOINED else None
-    if cluster is None:
-        return 0, 1
-    resolver = cluster.cluster_resolver
-    return resolver.task_id, resolver.cluster_spec().num_tasks("worker")
-
-
 def build_model(device=None, strategy="auto"):
     """A new model with the IR's initialisers, its variables on `device` ("cpu", "cuda";
     default: a GPU when there is one), where predict, train and evaluate run too. Its
     variables are mirrored by the tf.distribute `strategy`: "auto" is the $TF_CONFIG
     cluster's or, with several GPUs, MirroredStrategy's (None: one device); `model.strategy`."""
-    strategy = _strategy_for(device) if strategy == "auto" else strategy
-    device = _device(device)
+    strategy = strategy_for(device) if strategy == "auto" else strategy
+    device = resolve_device(device)
     with keras.device(device) if strategy is None else strategy.scope():
         inputs = keras.Input(shape=INPUT_SHAPE, dtype=INPUT_DTYPE, name="input")
         model = keras.Model(inputs, network(inputs), name=MODEL_NAME)
@@ -495,7 +420,7 @@ def save_native(model, path):
 
 def load_native(path, device=None):
     """A new model read from a file written by save_native (train and evaluate compile it)."""
-    device = _device(device)
+    device = resolve_device(device)
     with tempfile.TemporaryDirectory() as folder, keras.device(device):
         file = Path(folder) / "model.keras"  # Keras reads only names ending in .keras
         file.write_bytes(Path(path).read_bytes())

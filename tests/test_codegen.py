@@ -46,6 +46,16 @@ def test_cnn_torch_reads_like_an_expert_module():
     assert len(lines) < 250, len(lines)
 
 
+def test_every_cnn_module_is_comparable_in_size():
+    """No target's CNN module is more than a third longer than torch's: what the modules of a
+    target share lives in its support module."""
+    sizes = {
+        path.name: len(path.read_text().splitlines())
+        for path in (ROOT / "generated").glob("cnn_*.py")
+    }
+    assert {name: n for name, n in sizes.items() if n > 1.34 * sizes["cnn_torch.py"]} == {}
+
+
 @pytest.mark.parametrize(("spec", "target"), CASES)
 def test_output_parses_is_black_stable_and_deterministic(spec, target):
     text = render(spec, target)

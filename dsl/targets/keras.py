@@ -341,8 +341,11 @@ def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
             for o in program.outputs
         ],
     }
+    out["support_imports"] = ["resolve_device", "strategy_for"]
+    out["support_exports"] = ["set_seed", "start_workers", "worker_info"]
     train = program.train
     if train is not None:
+        out["support_imports"] += ["Batches", "replica_step"]
         out["loss"] = _loss(program)
         out["optimizer"] = {
             "cls": OPTIMIZERS[train.optimizer.kind],
@@ -354,11 +357,12 @@ def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
 TARGET = Target(
     name="keras",
     framework="keras",
-    requires=("tensorflow",),  # only in set_seed(deterministic=True) on its backend
+    requires=("tensorflow",),  # determinism and tf.distribute, on Keras' TensorFlow backend
     description="Keras 3: a functional keras.Model, compile and fit (TensorFlow backend)",
     layers=LAYERS,
     losses=LOSSES,
     optimizers=OPTIMIZERS,
     context=context,
     reserved=frozenset({"keras", "layers", "np", "sys"}),
+    support=True,
 )
