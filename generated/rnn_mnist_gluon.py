@@ -178,7 +178,8 @@ def _step(model, trainer, x, y, batch_size, weight=1.0):
     losses (their sum), trainer.step(batch_size) scales by 1 / batch_size, and in a DMLC launch
     the dist_sync KVStore sums the workers' gradients first: the global batch's mean gradient."""
     with autograd.record():  # training mode: dropout on, BatchNorm on batch statistics
-        loss = compute_loss(model(x), y) * weight
+        loss = compute_loss(model(x), y)
+        loss = loss if weight == 1.0 else loss * weight  # no op for a full share
     loss.backward()  # Gluon's BatchNorm updates its moving statistics here
     trainer.step(batch_size)
     return loss.sum()
@@ -206,13 +207,17 @@ def train(
     for epoch in range(epochs):
         order = _harness.epoch_order(len(x), seed, epoch)
         total, seen = 0.0, 0
+        # one process, data in memory: the epoch's order gathered once, then sliced per batch
+        ordered = _rows(x, y, order, model) if world == 1 and not _harness.is_lazy(x) else None
         progress.start(epoch)
         for begin in range(0, len(x), batch_size):
             batch = order[begin : begin + batch_size]
             rows = _harness.worker_rows(batch, rank, world)
-            # a worker without rows (a last batch smaller than world) still joins the step: one
-            # row weighted 0 adds a zero gradient
-            data = _rows(x, y, rows if len(rows) else batch[:1], model)
+            if ordered is not None:
+                data = [part[begin : begin + batch_size] for part in ordered]
+            else:  # a worker without rows (a last batch smaller than world) still joins the
+                # step: one row weighted 0 adds a zero gradient
+                data = _rows(x, y, rows if len(rows) else batch[:1], model)
             loss = _step(model, trainer, *data, len(batch), 1.0 if len(rows) else 0.0)
             if not progress.done:
                 mx.nd.waitall()  # MXNet computes asynchronously: time the first step whole
