@@ -15,7 +15,7 @@ import numpy as np
 from keras import layers
 
 from . import _harness
-from ._keras_support import Batches, replica_step, resolve_device, strategy_for
+from ._keras_support import Batches, array_batches, replica_step, resolve_device, strategy_for
 
 # the support module's functions that are part of this module's API
 from ._keras_support import set_seed as set_seed
@@ -87,7 +87,8 @@ def count_params(model):
 def predict(model, x, probabilities=False, batch_size=1024):
     """Logits for canonical numpy input (OUTPUT_ACTIVATION applied with probabilities)."""
     with keras.device(model.device):
-        logits = model.predict(np.asarray(x, dtype=INPUT_DTYPE), batch_size=batch_size, verbose=0)
+        data = array_batches(np.asarray(x, dtype=INPUT_DTYPE), None, batch_size)
+        logits = model.predict(*data, verbose=0)
     if probabilities:
         return keras.ops.convert_to_numpy(keras.activations.softmax(logits))
     return logits
@@ -150,7 +151,7 @@ def train(
         data = (
             (Batches(x, y, order, batch_size, INPUT_DTYPE),)
             if lazy
-            else (x[order], y[order], batch_size)
+            else array_batches(x[order], y[order], batch_size)
         )
         progress.start(epoch)
         with keras.device(model.device):
@@ -220,7 +221,7 @@ def evaluate(model, x, y, batch_size=BATCH_SIZE):
     if lazy:
         data = (Batches(x, y, np.arange(len(x)), batch_size, INPUT_DTYPE),)
     else:
-        data = (np.asarray(x, dtype=INPUT_DTYPE), y, batch_size)
+        data = array_batches(np.asarray(x, dtype=INPUT_DTYPE), y, batch_size)
     with keras.device(model.device):
         metrics = model.evaluate(*data, verbose=0, return_dict=True)
     return {"loss": float(metrics["loss"]), "accuracy": float(metrics["accuracy"])}

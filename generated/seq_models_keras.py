@@ -15,7 +15,7 @@ import numpy as np
 from keras import layers
 
 from . import _harness
-from ._keras_support import resolve_device, strategy_for
+from ._keras_support import array_batches, resolve_device, strategy_for
 
 # the support module's functions that are part of this module's API
 from ._keras_support import set_seed as set_seed
@@ -88,7 +88,8 @@ def count_params(model):
 def predict(model, x, probabilities=False, batch_size=1024):
     """Logits for canonical numpy input (OUTPUT_ACTIVATION applied with probabilities)."""
     with keras.device(model.device):
-        logits = model.predict(np.asarray(x, dtype=INPUT_DTYPE), batch_size=batch_size, verbose=0)
+        data = array_batches(np.asarray(x, dtype=INPUT_DTYPE), None, batch_size)
+        logits = model.predict(*data, verbose=0)
     if probabilities:
         return keras.ops.convert_to_numpy(keras.activations.softmax(logits))
     return logits

@@ -178,6 +178,23 @@ def test_train_sees_the_harness_batches_in_order(package):
         np.testing.assert_allclose(value, want[name], atol=1e-6, err_msg=name)
 
 
+def test_arrays_reach_fit_as_a_pipeline_that_does_not_autotune(package):
+    """Keras' own pipeline for arrays autotunes, and its tuning thread held up fit's return by
+    up to 3.2 s here (the CNN's slow runs): arrays go in as tf.data without autotuning, in
+    order, the last partial batch kept; predict's inputs alone the same way."""
+    module = package.module(nndsl.loads(TRAIN, "fitted.nn"), "keras")
+    x, y = np.arange(10, dtype=np.float32).reshape(5, 2), np.arange(5)
+    (data,) = module.array_batches(x, y, 2)
+    assert data.options().autotune.enabled is False
+    batches = [(a.numpy(), b.numpy()) for a, b in data]
+    assert [len(b) for _, b in batches] == [2, 2, 1]
+    np.testing.assert_array_equal(np.concatenate([a for a, _ in batches]), x)
+    np.testing.assert_array_equal(np.concatenate([b for _, b in batches]), y)
+    (inputs,) = module.array_batches(x, None, 4)
+    assert inputs.options().autotune.enabled is False
+    assert [len(a) for a in inputs] == [4, 1]
+
+
 def test_native_file_at_any_name_round_trips_a_trained_model(package, tmp_path):
     program = nndsl.loads(TRAIN.replace("categorical_crossentropy", "mse"), "fitted.nn")
     module = package.module(program, "keras")

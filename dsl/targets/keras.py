@@ -341,7 +341,9 @@ def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
             for o in program.outputs
         ],
     }
+    single = len(program.inputs) == 1 and len(program.outputs) == 1  # predict takes batches
     out["support_imports"] = ["resolve_device", "strategy_for"]
+    out["support_imports"] += ["array_batches"] if single or program.train else []
     out["support_exports"] = ["set_seed", "start_workers", "worker_info"]
     train = program.train
     if train is not None:
