@@ -77,18 +77,18 @@ class BnMnistNet(gluon.HybridBlock):
         x = F.transpose(x, axes=(0, 3, 1, 2))  # channels-last -> channels-first
         x = self.conv2d_1(x)
         x = self.batchnorm_1(x)
-        x = F.relu(x)
+        x = F.Activation(x, act_type="relu")
         x = self.maxpool2d_1(x)
         x = self.conv2d_2(x)
         x = self.batchnorm_2(x)
-        x = F.relu(x)
+        x = F.Activation(x, act_type="relu")
         x = self.maxpool2d_2(x)
         x = F.transpose(x, axes=(0, 2, 3, 1))  # channels-first -> channels-last
         x = F.flatten(x)
         x = self.dropout_1(x)
         x = self.dense_1(x)
         x = self.batchnorm_3(x)
-        x = F.relu(x)
+        x = F.Activation(x, act_type="relu")
         x = self.dense_2(x)
         return x
 

@@ -65,9 +65,9 @@ class CnnNet(gluon.HybridBlock):
 
     def hybrid_forward(self, F, x):
         x = F.transpose(x, axes=(0, 3, 1, 2))  # channels-last -> channels-first
-        x = F.relu(self.conv2d_1(x))
+        x = F.Activation(self.conv2d_1(x), act_type="relu")
         x = self.maxpool2d_1(x)
-        x = F.relu(self.conv2d_2(x))
+        x = F.Activation(self.conv2d_2(x), act_type="relu")
         x = self.maxpool2d_2(x)
         x = F.transpose(x, axes=(0, 2, 3, 1))  # channels-first -> channels-last
         x = F.flatten(x)

@@ -66,14 +66,14 @@ class Lenet5Net(gluon.HybridBlock):
 
     def hybrid_forward(self, F, x):
         x = F.transpose(x, axes=(0, 3, 1, 2))  # channels-last -> channels-first
-        x = F.tanh(self.conv2d_1(x))
+        x = F.Activation(self.conv2d_1(x), act_type="tanh")
         x = self.avgpool2d_1(x)
-        x = F.tanh(self.conv2d_2(x))
+        x = F.Activation(self.conv2d_2(x), act_type="tanh")
         x = self.avgpool2d_2(x)
         x = F.transpose(x, axes=(0, 2, 3, 1))  # channels-first -> channels-last
         x = F.flatten(x)
-        x = F.tanh(self.dense_1(x))
-        x = F.tanh(self.dense_2(x))
+        x = F.Activation(self.dense_1(x), act_type="tanh")
+        x = F.Activation(self.dense_2(x), act_type="tanh")
         x = self.dense_3(x)
         return x
 

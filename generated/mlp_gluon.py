@@ -55,7 +55,7 @@ class MlpNet(gluon.HybridBlock):
         self.dense_2 = nn.Dense(10, in_units=200, prefix="dense_2_")
 
     def hybrid_forward(self, F, x):
-        x = F.sigmoid(self.dense_1(x))
+        x = F.Activation(self.dense_1(x), act_type="sigmoid")
         x = self.dense_2(x)
         return x
 

@@ -111,31 +111,31 @@ class ResnetMnistNet(gluon.HybridBlock):
         x = F.transpose(x, axes=(0, 3, 1, 2))  # channels-last -> channels-first
         x = self.conv2d_1(x)
         x = self.batchnorm_1(x)
-        x = F.relu(x)
+        x = F.Activation(x, act_type="relu")
         h = self.residual_1_conv2d_1(x)
         h = self.residual_1_batchnorm_1(h)
-        h = F.relu(h)
+        h = F.Activation(h, act_type="relu")
         h = self.residual_1_conv2d_2(h)
         main = self.residual_1_batchnorm_2(h)
         x = main + x
-        x = F.relu(x)
+        x = F.Activation(x, act_type="relu")
         h = self.residual_2_conv2d_1(x)
         h = self.residual_2_batchnorm_1(h)
-        h = F.relu(h)
+        h = F.Activation(h, act_type="relu")
         h = self.residual_2_conv2d_2(h)
         main = self.residual_2_batchnorm_2(h)
         x = main + x
-        x = F.relu(x)
+        x = F.Activation(x, act_type="relu")
         h = pad(F, x, ((0, 1), (0, 1)))  # TF "same": the odd cell after
         h = self.strided_1_conv2d_1(h)
         h = self.strided_1_batchnorm_1(h)
-        h = F.relu(h)
+        h = F.Activation(h, act_type="relu")
         h = self.strided_1_conv2d_2(h)
         main = self.strided_1_batchnorm_2(h)
         skip = self.strided_1_conv2d_3(x)
         skip = self.strided_1_batchnorm_3(skip)
         x = main + skip
-        x = F.relu(x)
+        x = F.Activation(x, act_type="relu")
         x = F.mean(x, axis=(2, 3))
         x = self.dense_1(x)
         return x

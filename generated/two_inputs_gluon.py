@@ -50,9 +50,9 @@ class TwoInputsNet(gluon.HybridBlock):
 
     def hybrid_forward(self, F, pixels, features):
         pixels = F.transpose(pixels, axes=(0, 3, 1, 2))  # channels-last -> channels-first
-        seen = F.relu(self.conv2d_1(pixels))
+        seen = F.Activation(self.conv2d_1(pixels), act_type="relu")
         seen = F.mean(seen, axis=(2, 3))
-        extra = F.tanh(self.dense_1(features))
+        extra = F.Activation(self.dense_1(features), act_type="tanh")
         joined = F.concat(seen, extra, dim=1)
         digit = self.dense_2(joined)
         score = self.dense_3(joined)
