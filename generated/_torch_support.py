@@ -179,8 +179,11 @@ def make_step(model, optimizer, compute_loss, compile=False, precision="fp32"):
 
     def step(x, y, weight=1.0):
         optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(device, dtype=dtype, enabled=dtype is not None):
+        if dtype is None:  # fp32: no autocast context entered per step
             loss = compute_loss(model(x), y)
+        else:
+            with torch.autocast(device, dtype=dtype):
+                loss = compute_loss(model(x), y)
         scaled = (
             loss if weight == 1.0 else loss * weight
         )  # a worker's share (harness.worker_weight)
@@ -279,6 +282,9 @@ def worker_shares(end, batch_size, rank, world):
     workers) takes the batch's last row with weight 0: no gradient, but the collective step."""
     for begin in range(0, end, batch_size):
         stop = min(begin + batch_size, end)
+        if world == 1:  # one process: every batch whole
+            yield slice(begin, stop), stop - begin, 1.0
+            continue
         share = _harness.worker_rows(np.arange(begin, stop), rank, world)
         if len(share) == 0:
             yield slice(stop - 1, stop), 0, 0.0

@@ -166,7 +166,7 @@ def train(
         progress.start(epoch)
         for rows, count, weight in worker_shares(end, batch_size, rank, world):
             batch = gather(x, y, order[rows], device, INPUT_DTYPE, NUM_CLASSES)
-            total += step(*batch, weight) * count
+            total.add_(step(*batch, weight), alpha=count)  # one op, no host sync
             progress.step(count)
         progress.stop()
         if world > 1:
