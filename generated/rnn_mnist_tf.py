@@ -190,19 +190,27 @@ def train(
     progress = _harness.Progress(epochs, -(-len(x) // batch_size), verbose)
     with tf.device(model.device):
         x, y = tf.constant(np.asarray(x, dtype=INPUT_DTYPE)), tf.constant(_labels(y))
+        total = tf.Variable(0.0, trainable=False)  # the epoch's summed loss
+
+        @tf.function(input_signature=[tf.TensorSpec((None,), tf.int64)])
+        def indexed_step(rows):
+            """The step on these rows of the resident data, gathered in the graph (no eager
+            op per step)."""
+            loss = optimizer.step(tf.gather(x, rows), tf.gather(y, rows))
+            total.assign_add(loss * tf.cast(tf.size(rows), loss.dtype))
+
         for epoch in range(epochs):
             order = tf.constant(_harness.epoch_order(len(x), seed, epoch))
-            total = tf.zeros(())
+            total.assign(0.0)
             progress.start(epoch)
             for begin in range(0, len(x), batch_size):
-                batch = order[begin : begin + batch_size]
-                total += optimizer.step(tf.gather(x, batch), tf.gather(y, batch)) * len(batch)
+                indexed_step(order[begin : begin + batch_size])
                 progress.step()
             progress.stop()
             metrics = {}
             if validation is not None:
                 metrics["val_accuracy"] = evaluate(model, *validation)["accuracy"]
-            progress.end(float(total) / len(x), **metrics)
+            progress.end(float(total.numpy()) / len(x), **metrics)
     return progress.history
 
 
