@@ -280,6 +280,8 @@ class _OrderLog:
 def worker_rows(batch, rank, world):
     """This worker's contiguous share of one global batch of row indices. Every worker draws
     the same `epoch_order`, so N workers together see exactly the batches one worker sees."""
+    if world == 1:  # one process: the whole batch (no split on the per-step path)
+        return np.asarray(batch)
     return np.array_split(np.asarray(batch), world)[rank]
 
 

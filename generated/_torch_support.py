@@ -282,9 +282,6 @@ def worker_shares(end, batch_size, rank, world):
     workers) takes the batch's last row with weight 0: no gradient, but the collective step."""
     for begin in range(0, end, batch_size):
         stop = min(begin + batch_size, end)
-        if world == 1:  # one process: every batch whole
-            yield slice(begin, stop), stop - begin, 1.0
-            continue
         share = _harness.worker_rows(np.arange(begin, stop), rank, world)
         if len(share) == 0:
             yield slice(stop - 1, stop), 0, 0.0
