@@ -116,6 +116,19 @@ def replica_step(strategy, model, optimizer, compute_loss):
     return step
 
 
+def indexed_step(optimizer, x, y, total):
+    """optimizer.step on rows of the resident x and y as one tf.function: step(rows) gathers
+    them in the graph and adds their summed loss to the variable `total` (no eager op per
+    step)."""
+
+    @tf.function(input_signature=[tf.TensorSpec((None,), tf.int64)])
+    def step(rows):
+        loss = optimizer.step(tf.gather(x, rows), tf.gather(y, rows))
+        total.assign_add(loss * tf.cast(tf.size(rows), loss.dtype))
+
+    return step
+
+
 # ---- the IR's initialisers (Keras' definitions) ----
 
 TRUNCATED_NORMAL_STDDEV = 0.8796256610342398  # of a unit normal truncated at +-2

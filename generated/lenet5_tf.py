@@ -24,6 +24,7 @@ from ._tf_support import (
     count_canonical,
     export_canonical,
     import_canonical,
+    indexed_step,
     join_cluster,
     replica_step,
     strategy_for,
@@ -197,20 +198,13 @@ def train(
     with tf.device(model.device):
         x, y = tf.constant(np.asarray(x, dtype=INPUT_DTYPE)), tf.constant(_labels(y))
         total = tf.Variable(0.0, trainable=False)  # the epoch's summed loss
-
-        @tf.function(input_signature=[tf.TensorSpec((None,), tf.int64)])
-        def indexed_step(rows):
-            """The step on these rows of the resident data, gathered in the graph (no eager
-            op per step)."""
-            loss = optimizer.step(tf.gather(x, rows), tf.gather(y, rows))
-            total.assign_add(loss * tf.cast(tf.size(rows), loss.dtype))
-
+        step = indexed_step(optimizer, x, y, total)
         for epoch in range(epochs):
             order = tf.constant(_harness.epoch_order(len(x), seed, epoch))
             total.assign(0.0)
             progress.start(epoch)
             for begin in range(0, len(x), batch_size):
-                indexed_step(order[begin : begin + batch_size])
+                step(order[begin : begin + batch_size])
                 progress.step()
             progress.stop()
             metrics = {}
