@@ -393,7 +393,11 @@ class Optimizer(tf.Module):
         for g, w in grads_and_vars:
             if g is not None:
                 slots = {slot: self.state[slot][self.index[w.ref()]] for slot in self.slots}
-                self.update(tf.convert_to_tensor(g), w, t, **slots)
+                # each copy of a mirrored variable in turn (a fused kernel takes one copy's
+                # handle); a plain variable: update(w, ...) once
+                strategy = getattr(w, "distribute_strategy", None) or tf.distribute.get_strategy()
+                args = (tf.convert_to_tensor(g), t)
+                strategy.extended.update(w, self.update, args=args, kwargs=slots)
         self.iterations.assign_add(1)
 
 
@@ -404,13 +408,19 @@ class SGD(Optimizer):
         super().__init__(variables, ("velocity",) if momentum else ())
         self.learning_rate, self.momentum, self.nesterov = learning_rate, momentum, nesterov
 
-    def update(self, g, w, t, velocity=None):
+    def update(self, w, g, t, velocity=None):
+        learning_rate = tf.cast(self.learning_rate, w.dtype)
         if velocity is None:
-            w.assign_sub(self.learning_rate * g)
+            tf.raw_ops.ResourceApplyGradientDescent(var=w.handle, alpha=learning_rate, delta=g)
             return
-        velocity.assign(self.momentum * velocity - self.learning_rate * g)
-        w.assign_add(
-            self.momentum * velocity - self.learning_rate * g if self.nesterov else velocity
+        # TensorFlow's fused kernel of this formula (the tf.keras 2 SGD's, one pass)
+        tf.raw_ops.ResourceApplyKerasMomentum(
+            var=w.handle,
+            accum=velocity.handle,
+            lr=learning_rate,
+            grad=g,
+            momentum=tf.cast(self.momentum, w.dtype),
+            use_nesterov=self.nesterov,
         )
 
 
@@ -423,7 +433,7 @@ class Adam(Optimizer):
         self.learning_rate, self.beta_1, self.beta_2 = learning_rate, beta_1, beta_2
         self.epsilon, self.weight_decay = epsilon, weight_decay
 
-    def update(self, g, w, t, m, v):
+    def update(self, w, g, t, m, v):
         if self.weight_decay:
             w.assign_sub(self.learning_rate * self.weight_decay * w)
         lr_t = self.learning_rate * tf.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
@@ -442,7 +452,7 @@ class RMSprop(Optimizer):
         self.learning_rate, self.rho, self.momentum = learning_rate, rho, momentum
         self.epsilon, self.centered = epsilon, centered
 
-    def update(self, g, w, t, square, mean=None, buffer=None):
+    def update(self, w, g, t, square, mean=None, buffer=None):
         square.assign(self.rho * square + (1.0 - self.rho) * tf.square(g))
         denominator = square + self.epsilon
         if self.centered:
@@ -463,7 +473,7 @@ class Adadelta(Optimizer):
         super().__init__(variables, ("gradients", "deltas"))
         self.learning_rate, self.rho, self.epsilon = learning_rate, rho, epsilon
 
-    def update(self, g, w, t, gradients, deltas):
+    def update(self, w, g, t, gradients, deltas):
         gradients.assign(self.rho * gradients + (1.0 - self.rho) * tf.square(g))
         delta = -tf.sqrt(deltas + self.epsilon) / tf.sqrt(gradients + self.epsilon) * g
         deltas.assign(self.rho * deltas + (1.0 - self.rho) * tf.square(delta))
@@ -477,6 +487,6 @@ class Adagrad(Optimizer):
         super().__init__(variables, ("accumulator",), initial_accumulator_value)
         self.learning_rate, self.epsilon = learning_rate, epsilon
 
-    def update(self, g, w, t, accumulator):
+    def update(self, w, g, t, accumulator):
         accumulator.assign_add(tf.square(g))
         w.assign_sub(self.learning_rate * g / tf.sqrt(accumulator + self.epsilon))
