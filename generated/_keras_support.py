@@ -117,9 +117,15 @@ def array_batches(x, y, size):
         return (x, size) if y is None else (x, y, size)  # predict(x, batch_size)
     import tensorflow as tf
 
+    arrays, full = (x if y is None else (x, y)), len(x) // size * size
+    # a slice per batch (one copy), not a row per element batched again (a copy per row)
+    whole = keras.tree.map_structure(lambda a: a[:full].reshape(-1, size, *a.shape[1:]), arrays)
+    data = tf.data.Dataset.from_tensor_slices(whole)
+    if full < len(x):  # the last, partial batch
+        rest = keras.tree.map_structure(lambda a: a[full:], arrays)
+        data = data.concatenate(tf.data.Dataset.from_tensors(rest))
     options = tf.data.Options()
     options.autotune.enabled = False
-    data = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y)).batch(size)
     return (data.with_options(options).prefetch(1),)
 
 

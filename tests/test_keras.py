@@ -181,7 +181,8 @@ def test_train_sees_the_harness_batches_in_order(package):
 def test_arrays_reach_fit_as_a_pipeline_that_does_not_autotune(package):
     """Keras' own pipeline for arrays autotunes, and its tuning thread held up fit's return by
     up to 3.2 s here (the CNN's slow runs): arrays go in as tf.data without autotuning, in
-    order, the last partial batch kept; predict's inputs alone the same way."""
+    order, a slice per batch, the last partial batch kept; predict's inputs alone the same
+    way."""
     module = package.module(nndsl.loads(TRAIN, "fitted.nn"), "keras")
     x, y = np.arange(10, dtype=np.float32).reshape(5, 2), np.arange(5)
     (data,) = module.array_batches(x, y, 2)
@@ -193,6 +194,9 @@ def test_arrays_reach_fit_as_a_pipeline_that_does_not_autotune(package):
     (inputs,) = module.array_batches(x, None, 4)
     assert inputs.options().autotune.enabled is False
     assert [len(a) for a in inputs] == [4, 1]
+    for rows, size, lengths in ((4, 2, [2, 2]), (5, 8, [5])):  # no partial batch; no full one
+        (inputs,) = module.array_batches(x[:rows], None, size)
+        assert [len(a) for a in inputs] == lengths
 
 
 def test_native_file_at_any_name_round_trips_a_trained_model(package, tmp_path):
