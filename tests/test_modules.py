@@ -181,6 +181,9 @@ def test_command_line(target, program, package, tmp_path, monkeypatch, capsys):
     record = json.loads((tmp_path / "r.json").read_text())
     assert record["trainable_params"] == program.trainable_params
     assert record["samples_per_second"] > 0 and len(record["epoch_seconds"]) == 2
+    warm_up = min(record["first_steps"] * module.BATCH_SIZE, record["train_samples"])
+    timed = (record["train_samples"] * 2 - warm_up) / sum(record["epoch_seconds"])
+    assert record["samples_per_second"] == pytest.approx(timed)
     assert module.main(["evaluate", "--weights", "w.npz"]) == 0
     np.save(tmp_path / "x.npy", np.zeros((2, 6, 6, 2), np.float32))
     assert module.main(["predict", "x.npy", "--weights", "w.npz", "--probabilities"]) == 0

@@ -62,15 +62,16 @@ class Clock:
 
     def __init__(self) -> None:
         self.first_step: float | None = None
+        self.first_steps = 1  # the steps first_step covers (Keras: a compiled call's)
         self.seconds: list[float] = []
 
     def epoch(self) -> float:
         return time.perf_counter()
 
-    def after_first_step(self, started: float) -> float:
+    def after_first_step(self, started: float, steps: int = 1) -> float:
         now = time.perf_counter()
         if self.first_step is None:
-            self.first_step = now - started
+            self.first_step, self.first_steps = now - started, steps
         return now
 
     def end_epoch(self, started: float) -> None:
@@ -80,7 +81,7 @@ class Clock:
 def record(
     args: argparse.Namespace, name: str, clock: Clock, samples: int, accuracy: float
 ) -> None:
-    timed = samples * args.epochs - args.batch_size
+    timed = samples * args.epochs - min(clock.first_steps * args.batch_size, samples)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     data = {
         "program": name,

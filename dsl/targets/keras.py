@@ -347,7 +347,7 @@ def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
     out["support_exports"] = ["set_seed", "start_workers", "worker_info"]
     train = program.train
     if train is not None:
-        out["support_imports"] += ["Batches", "replica_step"]
+        out["support_imports"] += ["Batches", "replica_step", "steps_per_execution"]
         out["loss"] = _loss(program)
         out["optimizer"] = {
             "cls": OPTIMIZERS[train.optimizer.kind],
