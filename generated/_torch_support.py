@@ -34,13 +34,18 @@ class BatchNorm(nn.Module):
         self.register_buffer("running_var", torch.ones(num_features))
 
     def forward(self, x):
-        if self.training:
-            with torch.no_grad():
-                var, mean = torch.var_mean(x, dim=[0, *range(2, x.dim())], correction=0)
-                self.running_mean.lerp_(mean, self.momentum)
-                self.running_var.lerp_(var, self.momentum)
-        stats = (None, None) if self.training else (self.running_mean, self.running_var)
-        return F.batch_norm(x, *stats, self.weight, self.bias, self.training, eps=self.eps)
+        if not self.training:
+            stats = (self.running_mean, self.running_var)
+            return F.batch_norm(x, *stats, self.weight, self.bias, False, eps=self.eps)
+        # one pass: the batch's mean and 1 / sqrt(biased variance + eps) come with the output
+        # (a var_mean of its own took 3x the normalisation's time on the CPU)
+        y, mean, invstd = torch.native_batch_norm(
+            x, self.weight, self.bias, None, None, True, 0.0, self.eps
+        )
+        with torch.no_grad():
+            self.running_mean.lerp_(mean, self.momentum)
+            self.running_var.lerp_(invstd.pow(-2) - self.eps, self.momentum)
+        return y
 
 
 class KerasAdam(torch.optim.Optimizer):
