@@ -63,7 +63,7 @@ lint: setup
 
 test: data system lint mutants-fast
 	cd /tmp && $(CURDIR)/$(NNDSL) summary $(CURDIR)/specs/cnn.nn > /dev/null
-	NNDSL_REQUIRE_DATA=1 $(PY) -m pytest -q -p no:cacheprovider
+	NNDSL_REQUIRE_DATA=1 $(PY) -m pytest -q -p no:cacheprovider -n 2
 
 test-fast: setup
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow and not integration" -x
