@@ -116,15 +116,32 @@ def replica_step(strategy, model, optimizer, compute_loss):
     return step
 
 
-def indexed_step(optimizer, x, y, total):
-    """optimizer.step on rows of the resident x and y as one tf.function: step(rows) gathers
-    them in the graph and adds their summed loss to the variable `total` (no eager op per
-    step)."""
+STEPS_PER_CALL = 16  # batches one indexed_step call steps through (Keras' steps_per_execution)
 
-    @tf.function(input_signature=[tf.TensorSpec((None,), tf.int64)])
+
+def step_groups(order, batch_size):
+    """The epoch's sample order as indexed_step's arguments: (steps, batch_size) index matrices
+    of up to STEPS_PER_CALL batches, then the last, partial batch alone as (1, rest)."""
+    full = len(order) // batch_size * batch_size
+    batches = order[:full].reshape(-1, batch_size)
+    groups = [batches[i : i + STEPS_PER_CALL] for i in range(0, len(batches), STEPS_PER_CALL)]
+    if full < len(order):
+        groups.append(order[full:][None])
+    return [tf.constant(group) for group in groups]
+
+
+def indexed_step(optimizer, x, y, total):
+    """optimizer.step on rows of the resident x and y, several batches a call: step(rows)
+    runs one step per row of the index matrix `rows` in a graph loop (no Python between
+    steps), gathers each batch in the graph and adds its summed loss to the variable
+    `total`."""
+
+    @tf.function(input_signature=[tf.TensorSpec((None, None), tf.int64)])
     def step(rows):
-        loss = optimizer.step(tf.gather(x, rows), tf.gather(y, rows))
-        total.assign_add(loss * tf.cast(tf.size(rows), loss.dtype))
+        for i in tf.range(tf.shape(rows)[0]):
+            batch = rows[i]
+            loss = optimizer.step(tf.gather(x, batch), tf.gather(y, batch))
+            total.assign_add(loss * tf.cast(tf.size(batch), loss.dtype))
 
     return step
 

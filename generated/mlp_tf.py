@@ -27,6 +27,7 @@ from ._tf_support import (
     indexed_step,
     join_cluster,
     replica_step,
+    step_groups,
     strategy_for,
     tf_device,
 )
@@ -188,12 +189,12 @@ def train(
         total = tf.Variable(0.0, trainable=False)  # the epoch's summed loss
         step = indexed_step(optimizer, x, y, total)
         for epoch in range(epochs):
-            order = tf.constant(_harness.epoch_order(len(x), seed, epoch))
+            groups = step_groups(_harness.epoch_order(len(x), seed, epoch), batch_size)
             total.assign(0.0)
             progress.start(epoch)
-            for begin in range(0, len(x), batch_size):
-                step(order[begin : begin + batch_size])
-                progress.step()
+            for rows in groups:  # up to STEPS_PER_CALL batches a call
+                step(rows)
+                progress.step(steps=len(rows))
             progress.stop()
             metrics = {}
             if validation is not None:

@@ -63,6 +63,23 @@ def test_compiled_functions_trace_once_for_every_batch_size(package):
     assert model.serve.experimental_get_tracing_count() == 1
 
 
+def test_training_steps_through_several_batches_a_call_in_order(package):
+    """train calls its step on up to STEPS_PER_CALL batches at once (a graph loop, no Python
+    between steps): the calls cover the epoch's order batch by batch, the last partial batch
+    alone, and the loop traces once for every group shape."""
+    program, module = _module(CLASSIFIER, package)
+    order = np.random.default_rng(0).permutation(41)
+    groups = [g.numpy() for g in module.step_groups(order, 2)]
+    support = importlib.import_module(module.step_groups.__module__)  # _tf_support
+    assert support.STEPS_PER_CALL == 16
+    assert [g.shape for g in groups] == [(16, 2), (4, 2), (1, 1)]
+    np.testing.assert_array_equal(np.concatenate([g.ravel() for g in groups]), order)
+    assert [g.shape for g in module.step_groups(order[:4], 2)] == [(2, 2)]
+    model = module.build_model(device="cpu")
+    history = module.train(model, *_data(program, 41), epochs=2, batch_size=2, verbose=False)
+    assert history["first_steps"] == 16 and np.isfinite(history["loss"]).all()
+
+
 def test_saved_model_serves_without_the_module(package, tmp_path):
     program, module = _module(CLASSIFIER, package)
     model = module.build_model(device="cpu")

@@ -260,7 +260,7 @@ def _support_names(views: list[LayerView], optimizer: str | None) -> list[str]:
             if call is not None and not call.fn.startswith("tf."):
                 used.add(call.fn)
     if optimizer:
-        used |= {optimizer, "indexed_step", "replica_step"}
+        used |= {optimizer, "indexed_step", "replica_step", "step_groups"}
     return sorted(used, key=lambda name: (name[0].islower(), name))
 
 
