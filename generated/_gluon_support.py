@@ -117,6 +117,33 @@ class TruncatedNormal(mx.init.Initializer):
 
 
 @mx.optimizer.register
+class ArraySGD(mx.optimizer.SGD):
+    """MXNet's sgd (v = momentum * v - lr * g; w += v), one sgd_mom_update per array: its
+    aggregated multi_sgd_mom_update takes 3.5 times as long on the CPU (670 against 190 us
+    for the MLP's four arrays), a third of the MLP's step. The same results."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.aggregate_num = 0  # gluon.Trainer's updater hands over one array at a time
+
+    def update(self, index, weight, grad, state):
+        self._update_count(index)
+        rates = {"lr": self._get_lr(index), "wd": self._get_wd(index)}
+        options = {"rescale_grad": self.rescale_grad, "lazy_update": self.lazy_update}
+        if self.clip_gradient:
+            options["clip_gradient"] = self.clip_gradient
+        if state is None:
+            mx.nd.sgd_update(weight, grad, out=weight, **rates, **options)
+        else:
+            mx.nd.sgd_mom_update(
+                weight, grad, state, out=weight, momentum=self.momentum, **rates, **options
+            )
+
+    def update_multi_precision(self, index, weight, grad, state):
+        self.update(index, weight, grad, state)  # float32 weights only
+
+
+@mx.optimizer.register
 class KerasAdamW(mx.optimizer.Adam):
     """Keras' AdamW: first w -= lr * weight_decay * w, then MXNet's adam (Keras' form)
     (MXNet's own `wd` adds an L2 term to the gradient instead)."""

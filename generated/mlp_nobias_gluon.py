@@ -127,8 +127,8 @@ def count_correct(logits, y):
 
 def make_optimizer(model):
     """A gluon.Trainer of the trainable parameters. MXNet's sgd is the IR's: v = mu * v - lr *
-    g."""
-    optimizer = mx.optimizer.create("sgd", learning_rate=LEARNING_RATE, momentum=MOMENTUM)
+    g (one update op per array)."""
+    optimizer = mx.optimizer.create("arraysgd", learning_rate=LEARNING_RATE, momentum=MOMENTUM)
     return gluon.Trainer(
         model.collect_params(), optimizer, **trainer_options()
     )  # dist_sync in a DMLC launch

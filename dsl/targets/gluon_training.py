@@ -31,7 +31,7 @@ LOSSES = {
 # kind -> the MXNet optimizer computing the IR's formula: MXNet's own where its formula is
 # the IR's, else a Keras* optimizer of _gluon_support (registered with MXNet)
 OPTIMIZERS: dict[str, Callable[[Any], str]] = {
-    "sgd": lambda op: "nag" if op.nesterov else "sgd",
+    "sgd": lambda op: "nag" if op.nesterov else "arraysgd",
     "adam": lambda op: "adam",
     "adamw": lambda op: "kerasadamw",
     "rmsprop": lambda op: "kerasrmsprop" if op.momentum > 0 and not op.centered else "rmsprop",
@@ -43,7 +43,10 @@ _ADAM = {**_LR, "beta1": "BETA_1", "beta2": "BETA_2", "epsilon": "EPSILON"}
 _RMSPROP = {**_LR, "gamma1": "RHO", "gamma2": "MOMENTUM", "epsilon": "EPSILON"}
 # MXNet optimizer -> (its arguments -> module constants, why it computes the IR's formula)
 OPTIMIZER_ARGUMENTS: dict[str, tuple[dict[str, str], str]] = {
-    "sgd": ({**_LR, "momentum": "MOMENTUM"}, "MXNet's sgd is the IR's: v = mu * v - lr * g."),
+    "arraysgd": (
+        {**_LR, "momentum": "MOMENTUM"},
+        "MXNet's sgd is the IR's: v = mu * v - lr * g (one update op per array).",
+    ),
     "nag": (
         {**_LR, "momentum": "MOMENTUM"},
         "MXNet's nag keeps b = -v / lr: the IR's Nesterov step at a constant learning rate.",
