@@ -87,8 +87,8 @@ class InceptionNet(nn.Module):
 
     def forward(self, x):
         x = x.permute(0, 3, 1, 2)  # channels-last -> channels-first
-        x = F.relu(self.conv2d_1(x))
-        x = self.maxpool2d_1(x)
+        x = self.conv2d_1(x)
+        x = F.relu(self.maxpool2d_1(x))  # relu after the pool: the same, on fewer cells
         one = F.relu(self.inception_1_conv2d_1(x))
         three = F.relu(self.inception_1_conv2d_2(x))
         three = F.relu(self.inception_1_conv2d_3(three))

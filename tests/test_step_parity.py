@@ -118,6 +118,21 @@ model gru_step {
     gru(6)
     dense(5, activation=softmax)
 }""",
+    "relu_pool": """
+model relu_pool {
+    input image(7, 7, 2)
+    conv2d(4, 3, padding=same, activation=relu)
+    maxpool2d(2, padding=same)
+    conv2d(4, 1, use_bias=false)
+    batchnorm(momentum=0.9)
+    relu()
+    maxpool2d(2)
+    c = conv2d(3, 1, activation=relu)
+    p = c -> maxpool2d(2) -> flatten()
+    q = c -> global_avgpool2d()
+    concatenate(p, q)
+    dense(5, activation=softmax)
+}""",
     "residual": """
 block residual(filters) {
     conv2d(filters, 3, padding=same, use_bias=false)

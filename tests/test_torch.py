@@ -110,3 +110,34 @@ def test_command_line_offers_compile_and_precision(package, capsys):
         module.main(["train", "--help"])
     out = capsys.readouterr().out
     assert "--compile" in out and "--precision {fp32,bf16,fp16}" in out
+
+
+def test_dropout_keeps_one_minus_rate_scaled(package):
+    """The support Dropout (a `rand >= p` mask on the CPU) keeps each value with probability
+    1 - p, scaled by 1 / (1 - p), passes gradients through the same mask, and is the
+    identity in eval mode."""
+    program = nndsl.loads(SPEC.replace("flatten()", "flatten()\n    dropout(0.3)") % "sgd(0.1)")
+    module = package.module(program, "torch")
+    layer = module.Dropout(0.3)
+    x = torch.full((1000, 1000), 2.0, requires_grad=True)
+    y = layer(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.7) < 0.003
+    assert torch.allclose(y[kept], torch.tensor(2.0 / 0.7))
+    y.sum().backward()
+    assert torch.equal(x.grad, kept.float() / 0.7)
+    assert torch.equal(layer.eval()(x), x)
+
+
+def test_relu_moves_after_a_max_pool_it_alone_feeds():
+    """A relu (fused or a layer) whose only reader is the next max pool is applied after the
+    pool; one whose tensor has another reader stays (tests/test_step_parity.py checks the
+    values and gradients)."""
+    from tests.test_step_parity import GRAPHS, TRAIN
+
+    program = nndsl.loads(GRAPHS["relu_pool"] + TRAIN, "relu_pool.nn")
+    source = nndsl.codegen.render_source(program, nndsl.targets.get("torch"), "relu_pool.nn")
+    assert "x = F.relu(self.maxpool2d_1(x))" in source
+    assert "x = F.relu(self.maxpool2d_2(x))" in source
+    assert "c = F.relu(self.conv2d_3(x))" in source
+    assert "F.relu(x)" not in source and source.count("# relu after the pool") == 2

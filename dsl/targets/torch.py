@@ -21,6 +21,7 @@ from nndsl.targets.channels_first import (
     transpose_padding,
     wants,
 )
+from nndsl.targets.relu_after_pool import relu_after_pool
 from nndsl.targets.torch_weights import frozen, inits, weights
 from nndsl.views import Call, LayerView, Site
 
@@ -184,7 +185,7 @@ def _reshape(node: ir.NodeInfo, site: Site) -> LayerView:
 
 
 def _dropout(node: ir.NodeInfo, site: Site) -> LayerView:
-    return _view("module", node, site, Call("nn.Dropout", (node.op.rate,)))
+    return _view("module", node, site, Call("Dropout", (node.op.rate,)))
 
 
 def _batchnorm(node: ir.NodeInfo, site: Site) -> LayerView:
@@ -305,6 +306,7 @@ def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
     builds = {view.name: view.build for view in common["views"]}
     groups, singles = inits(program, views, builds)
     out: dict[str, Any] = {
+        "views": relu_after_pool(program, common["views"]),
         "weights": views,
         "init_groups": groups,
         "inits": singles,
@@ -314,8 +316,8 @@ def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
     imports = ["count_canonical", "device_of", "export_canonical", "import_canonical"]
     imports.append("resolve_device")
     exports = ["set_seed", "start_workers", "stop_workers"]
-    if any(n.op.kind == "batchnorm" for n in program.nodes):
-        imports.insert(0, "BatchNorm")
+    kinds = {n.op.kind for n in program.nodes}
+    imports[:0] = [name for name in ("BatchNorm", "Dropout") if name.lower() in kinds]
     train = program.train
     if train is not None:
         criterion, targets = LOSSES[train.loss.kind]
