@@ -305,8 +305,9 @@ def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
     views = weights(program)
     builds = {view.name: view.build for view in common["views"]}
     groups, singles = inits(program, views, builds)
+    steps = relu_after_pool(program, common["views"], activation(ir.ACTIVATIONS["relu"]()))
     out: dict[str, Any] = {
-        "views": relu_after_pool(program, common["views"]),
+        "views": steps,
         "weights": views,
         "init_groups": groups,
         "inits": singles,
@@ -341,12 +342,12 @@ def context(program: ir.Program, common: dict[str, Any]) -> dict[str, Any]:
     ]
     out["support_imports"] = imports
     out["support_exports"] = exports if train else [*exports, "worker_info"]
-    calls = [v.activation for v in common["views"]] + out["output_activations"]
+    calls = [v.activation for v in steps] + out["output_activations"]
     if "loss" in out:
         calls.append(out["loss"]["activation"])
     out["uses_functional"] = (
         any(c is not None and c.fn.startswith("F.") for c in calls)
-        or any(v.macro in ("pad", "upsample") or v.args.get("pad") for v in common["views"])
+        or any(v.macro in ("pad", "upsample") or v.args.get("pad") for v in steps)
         or ("loss" in out and out["loss"]["targets"] == "one_hot")
     )
     return out
